@@ -1,0 +1,44 @@
+"""The ``auralab`` command: a thin layer over the Python API.
+
+Each subcommand lives next to the code it drives, as a module with ``add_parser(subparsers)``
+and ``run(args) -> int``. User errors (``AuralabError``) print one line and exit 2.
+"""
+
+import argparse
+import importlib
+import sys
+
+from auralab import __version__
+from auralab.errors import AuralabError
+
+# name -> module providing add_parser(subparsers) and run(args)
+COMMANDS = {
+    "check": "auralab.check.cli",
+    "evaluate": "auralab.evaluate",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="auralab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"auralab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS.values():
+        importlib.import_module(module).add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``auralab`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except AuralabError as e:
+        print(f"auralab {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"auralab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Speech enhancement: evaluation now; models, training and inference build on it."""
