@@ -14,7 +14,8 @@ from auralab.errors import AuralabError
 # name -> module providing add_parser(subparsers) and run(args)
 COMMANDS = {
     "check": "auralab.check.cli",
-    "evaluate": "auralab.evaluate",
+    "evaluate": "auralab.enhance.evaluate",
+    "train": "auralab.train.cli",
 }
 
 

@@ -64,7 +64,9 @@ def test_nan_samples(tmp_path):
     x[8000] = np.nan
     path = tmp_path / "nan.wav"
     sf.write(path, x, 16000, subtype="FLOAT")
-    with pytest.raises(AudioError, match=r"nan.wav: contains 1 NaN or infinite samples \(first at 0.500 s\)"):
+    with pytest.raises(
+        AudioError, match=r"nan.wav: contains 1 NaN or infinite samples \(first at 0.500 s\)"
+    ):
         load(path)
 
 

@@ -56,7 +56,9 @@ def test_si_sdr_definition():
     e = rng.standard_normal(16000)
     e -= e @ t / (t @ t) * t  # noise orthogonal to the target: SI-SDR is then the plain ratio
     p = t + 0.1 * e
-    expected = 10 * np.log10((t - t.mean()) @ (t - t.mean()) / (0.01 * (e - e.mean()) @ (e - e.mean())))
+    expected = 10 * np.log10(
+        (t - t.mean()) @ (t - t.mean()) / (0.01 * (e - e.mean()) @ (e - e.mean()))
+    )
     assert si_sdr(p, t) == pytest.approx(expected, abs=0.05)
     assert si_sdr(3.7 * p, t) == pytest.approx(si_sdr(p, t), abs=1e-9)  # scale-invariant
     assert si_sdr(p + 0.5, t) == pytest.approx(si_sdr(p, t), abs=1e-9)  # zero-mean

@@ -1,0 +1,93 @@
+"""The shape every enhancement model shares: STFT encoder -> masker -> mask + ISTFT decoder.
+
+A model subclasses ``MaskingEnhancer`` and implements ``masker``: from the complex spectrogram
+to raw mask logits. Encoding, mask bounding and the exact inverse live here once, so a new model
+is its masker and nothing else (asteroid's encoder/masker/decoder split).
+"""
+
+import inspect
+
+import torch
+from torch import nn
+
+from auralab.audio.stft import Stft
+from auralab.enhance.models.blocks import complex_ratio_mask, magnitude_mask
+from auralab.errors import ConfigError
+from auralab.registry import Registry
+
+MODELS = Registry("enhance model")
+MASKS = ("crm", "mag")
+
+
+class MaskingEnhancer(nn.Module):
+    """Base class: ``forward(noisy (B, T)) -> enhanced (B, T)`` at ``sr`` Hz.
+
+    Args:
+        n_fft, hop, win_length, window: the STFT (see ``auralab.audio.Stft``).
+        mask: ``"crm"`` (bounded complex ratio mask, |m| < 1, can correct phase) or ``"mag"``
+            (magnitude mask in [0, 1], keeps the noisy phase).
+        sr: sample rate in Hz the model works at.
+    """
+
+    causal: bool = False  # True when output never depends on input later than one window
+
+    def __init__(
+        self, n_fft=512, hop=256, win_length=None, window="sqrt_hann", mask="crm", sr=16000
+    ):
+        super().__init__()
+        if mask not in MASKS:
+            raise ConfigError(f"model.mask={mask!r}; use one of {', '.join(MASKS)}")
+        self.stft = Stft(n_fft=n_fft, hop=hop, win_length=win_length, window=window)
+        self.mask_kind = mask
+        self.sr = sr
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__init__ = _recording_init(cls.__init__)
+
+    def masker(self, spec: torch.Tensor) -> torch.Tensor:
+        """``(B, F, N)`` complex spectrogram -> ``(B, 2, F, N)`` raw mask (real, imag)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement masker()")
+
+    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        if noisy.dim() != 2:
+            raise ConfigError(
+                f"model input has shape {tuple(noisy.shape)}; expected (batch, samples)"
+            )
+        spec = self.stft.forward(noisy)  # (B, F, N) complex
+        raw = self.masker(spec)  # (B, 2, F, N)
+        mask = complex_ratio_mask(raw) if self.mask_kind == "crm" else magnitude_mask(raw)
+        return self.stft.inverse(spec * mask, noisy.shape[-1])
+
+    @property
+    def latency_s(self) -> float:
+        """Algorithmic latency in seconds: one analysis window (plus any look-ahead frames)."""
+        return (self.stft.win_length or self.stft.n_fft) / self.sr
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def config(self) -> dict:
+        """The constructor arguments, as plain types: with the registry name, rebuilds the model."""
+        return dict(self._config)
+
+
+def _recording_init(init):
+    # Store every constructor argument (defaults included) so a checkpoint can rebuild the model.
+    signature = inspect.signature(init)
+
+    def wrapped(self, *args, **kwargs):
+        if not hasattr(self, "_config"):
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            self._config = {k: v for k, v in bound.arguments.items() if k != "self"}
+        init(self, *args, **kwargs)
+
+    wrapped.__signature__ = signature
+    wrapped.__doc__ = init.__doc__
+    return wrapped
+
+
+def build_model(name: str, **kwargs) -> MaskingEnhancer:
+    """Build a registered model by name, e.g. ``build_model("tiny", mask="crm")``."""
+    return MODELS.build(name, **kwargs)
