@@ -20,7 +20,10 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="auralab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="auralab",
+        description="auralab: lightweight audio deep learning that cannot lie to its user.",
+    )
     parser.add_argument("--version", action="version", version=f"auralab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS.values():

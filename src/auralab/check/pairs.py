@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 import scipy.fft
 
+from auralab.audio.files import AUDIO_EXTENSIONS, relative_audio
 from auralab.audio.io import load
 from auralab.check.finding import Finding, errors_first
 from auralab.errors import AudioError, ConfigError, DataError
-
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 
 # Alignment and similarity are measured on pre-emphasised signals (x[t] - 0.97 x[t-1]). Speech
 # and most recorded noise are dominated by low frequencies, whose broad autocorrelation makes the
@@ -179,12 +178,11 @@ def _folder(path: str | os.PathLike, role: str) -> Path:
 
 
 def _audio_files(folder: Path) -> set[str]:
-    """Relative POSIX paths of the audio files under ``folder``."""
-    return {
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
-    }
+    """Relative POSIX paths of the audio files under ``folder`` (none: empty set)."""
+    try:
+        return set(relative_audio(folder))
+    except DataError:
+        return set()
 
 
 def _unpaired(rel: str, dirs: dict[str, Path], files: dict[str, set[str]]) -> Finding:

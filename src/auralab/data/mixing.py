@@ -16,14 +16,9 @@ import torch
 from torch.utils.data import Dataset
 
 from auralab.audio import info, load
+from auralab.audio.files import audio_files
 from auralab.data.levels import active_level_db, mix_at_snr
-from auralab.data.paired import (
-    _check_index,
-    _check_seed,
-    audio_files,
-    crop_or_pad,
-    segment_samples,
-)
+from auralab.data.paired import _check_index, _check_seed, crop_or_pad, segment_samples
 from auralab.errors import AudioError, ConfigError, DataError
 
 Range = float | tuple[float, float]

@@ -15,39 +15,8 @@ import torch
 from torch.utils.data import Dataset
 
 from auralab.audio import load
+from auralab.audio.files import audio_files
 from auralab.errors import ConfigError, DataError
-
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
-
-
-def audio_files(
-    folder: str | os.PathLike, role: str = "audio", fix: str = "check the path"
-) -> list[Path]:
-    """All audio files under ``folder``, recursively, sorted.
-
-    Hidden files (``.name``, e.g. macOS ``._x.wav`` resource forks) are skipped: they are not
-    audio even when their extension says so.
-
-    Args:
-        folder: the folder to search.
-        role: what the folder holds ("noisy", "clean", "noise"), used in error messages.
-        fix: the fix the error message suggests.
-
-    Raises:
-        DataError: the folder is missing, not a folder, or holds no audio file.
-    """
-    root = Path(folder)
-    if not root.is_dir():
-        raise DataError(f"{root}: {role} folder not found; {fix}")
-    files = sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".") and p.is_file()
-    )
-    if not files:
-        exts = "/".join(e[1:] for e in AUDIO_EXTENSIONS)
-        raise DataError(f"{root}: {role} folder holds no audio files ({exts}); {fix}")
-    return files
 
 
 def crop_or_pad(wav: torch.Tensor, offset: int, length: int) -> torch.Tensor:
@@ -126,6 +95,7 @@ class PairedSpeechDataset(Dataset):
     def _pair(self) -> list[tuple[Path, Path]]:
         noisy = _by_key(audio_files(self.noisy_dir, "noisy", self._fix()), self.noisy_dir)
         clean = _by_key(audio_files(self.clean_dir, "clean", self._fix()), self.clean_dir)
+        # Same relative path on both sides, as `auralab check pairs` and `evaluate` pair them.
         alone = sorted(
             [(k, f"{p} has no clean partner") for k, p in noisy.items() if k not in clean]
             + [(k, f"{p} has no noisy partner") for k, p in clean.items() if k not in noisy]
@@ -168,17 +138,7 @@ class PairedSpeechDataset(Dataset):
 
 
 def _by_key(files: list[Path], root: Path) -> dict[str, Path]:
-    """Files keyed by relative path without extension; two files with one key are refused."""
-    keyed: dict[str, Path] = {}
-    for path in files:
-        key = path.relative_to(root).with_suffix("").as_posix()
-        if key in keyed:
-            raise DataError(
-                f"{keyed[key]} and {path}: two files with one name, so the pairing is ambiguous; "
-                "keep one of them"
-            )
-        keyed[key] = path
-    return keyed
+    return {path.relative_to(root).as_posix(): path for path in files}
 
 
 def _check_seed(seed: int) -> int:

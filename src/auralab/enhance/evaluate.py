@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from auralab import __version__
 from auralab.audio import load, resample
-from auralab.audio.files import list_audio
+from auralab.audio.files import relative_audio
 from auralab.errors import AuralabError, DataError
 from auralab.metrics import LOWER_IS_BETTER, SPEECH_METRICS, speech_quality
 from auralab.metrics.stats import mean_ci, paired_bootstrap
@@ -127,10 +127,8 @@ def summarise(rows: list[dict]) -> dict:
 
 def find_jobs(noisy_dir, clean_dir, enhanced_dir=None) -> tuple[list[tuple], list[tuple[str, str]]]:
     """Pair files by relative path; returns ``(jobs, failures)`` for files lacking a partner."""
-    noisy, clean = list_audio(noisy_dir), list_audio(clean_dir)
-    enhanced = list_audio(enhanced_dir) if enhanced_dir else None
-    if not noisy:
-        raise DataError(f"{noisy_dir}: holds no audio files (.wav/.flac/.ogg/.mp3)")
+    noisy, clean = relative_audio(noisy_dir, "noisy"), relative_audio(clean_dir, "clean")
+    enhanced = relative_audio(enhanced_dir, "enhanced") if enhanced_dir else None
     jobs, failures = [], []
     for rel, path in noisy.items():
         if rel not in clean:
@@ -191,6 +189,7 @@ def format_table(summary: dict, metrics=TABLE_METRICS) -> str:
     if summary.get("delta_vs_noisy"):
         head += f"{'delta [95% CI]':>26}"
     lines = [head, "-" * len(head)]
+    lines.insert(0, "mean ± 95 % CI half-width over files")
     for m in metrics:
         line = f"{SPEECH_METRICS[m]:<12}"
         for s in systems:
