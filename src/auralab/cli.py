@@ -14,6 +14,7 @@ from auralab.errors import AuralabError
 # name -> module providing add_parser(subparsers) and run(args)
 COMMANDS = {
     "check": "auralab.check.cli",
+    "enhance": "auralab.enhance.infer",
     "evaluate": "auralab.enhance.evaluate",
     "train": "auralab.train.cli",
 }

@@ -23,19 +23,35 @@ def load_config(cls, path: str | Path | None = None, overrides: list[str] | tupl
     Override values are parsed as TOML (``trainer.lr=3e-4``, ``model.name="crn"``, bare words
     become strings: ``model.name=crn``).
     """
-    data: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such config file")
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    data = read_recipe(path) if path is not None else {}
     for item in overrides:
         key, value = _parse_override(item)
         _set_nested(data, key.split("."), value)
     return from_dict(cls, data)
+
+
+def read_recipe(path: str | Path, _seen: tuple = ()) -> dict:
+    """Read a recipe TOML; ``extends = "other.toml"`` (relative to it) layers it on a base."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    if path.resolve() in _seen:
+        raise ConfigError(f"{path}: `extends` goes round in a circle")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    return _merge(read_recipe(path.parent / base, (*_seen, path.resolve())), data)
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def from_dict(cls, data: dict, prefix: str = ""):

@@ -1,9 +1,8 @@
 """``auralab train RECIPE [--set key=value ...] [--run-dir DIR] [--resume DIR]``."""
 
-import tomllib
 from pathlib import Path
 
-from auralab.config import load_config
+from auralab.config import load_config, read_recipe
 from auralab.errors import ConfigError
 
 
@@ -48,7 +47,7 @@ def run(args) -> int:
         raise ConfigError("train: give a RECIPE or --resume RUN_DIR")
     if not recipe.is_file():
         raise ConfigError(f"{recipe}: no such recipe file")
-    task_name = tomllib.loads(recipe.read_text()).get("task", "enhance")
+    task_name = read_recipe(recipe).get("task", "enhance")
     tasks = _tasks()
     if task_name not in tasks:
         raise ConfigError(f"{recipe}: task={task_name!r}; known tasks: {', '.join(tasks)}")
