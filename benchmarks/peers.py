@@ -196,11 +196,14 @@ PEERS = {"rnnoise": (RNNoise, "pyrnnoise"), "dfn3": (DeepFilterNet3, "deepfilter
 
 
 def load_peers() -> tuple[list, list[str]]:
-    """The peers whose packages are installed, and the import names of those that are not."""
+    """The peers that load, and one line per peer that does not (package missing or broken)."""
     found, missing = [], []
     for cls, module in PEERS.values():
         if importlib.util.find_spec(module) is None:
-            missing.append(module)
-        else:
+            missing.append(f"{cls.name}: {module} not installed")
+            continue
+        try:
             found.append(cls())
+        except (ImportError, OSError, RuntimeError) as e:
+            missing.append(f"{cls.name}: {e}")
     return found, missing

@@ -79,6 +79,10 @@ def test_enhanced_gets_paired_deltas_and_bad_files_are_listed(pairs, tmp_path, c
         assert summary["delta_vs_noisy"][metric]["mean"] > 0, metric
     assert summary["delta_vs_noisy"]["llr"]["better"] == "lower"
     assert summary["failures"][0]["file"].endswith("p232_010.wav")
+    assert sorted(p.name for p in (out / "spectrograms").iterdir()) == [
+        "p232_001.png",
+        "p232_002.png",
+    ]
 
 
 def test_refuses_bad_pairs_unless_no_check(pairs, tmp_path, capsys):

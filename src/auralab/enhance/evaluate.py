@@ -153,6 +153,29 @@ def write_outputs(result: Evaluation, out_dir: Path, meta: dict) -> None:
     _atomic_write(out_dir / "summary.json", lambda f: json.dump(_jsonable(summary), f, indent=2))
 
 
+def write_spectrograms(jobs: list[tuple], out_dir: Path, limit: int = 3) -> None:
+    """PNG spectrograms (noisy / enhanced / clean) of the first ``limit`` scorable files."""
+    import matplotlib.pyplot as plt
+
+    from auralab.report.plots import spectrogram_figure
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for noisy, clean, enhanced in jobs[:limit]:
+        try:
+            signals = {
+                "noisy": load(noisy)[0],
+                "enhanced": load(enhanced)[0],
+                "clean": load(clean)[0],
+            }
+        except AuralabError:
+            continue  # already listed among the failures
+        fig = spectrogram_figure(signals, load(clean)[1])
+        tmp = out_dir / f".{Path(noisy).stem}.png"
+        fig.savefig(tmp, dpi=90)
+        plt.close(fig)
+        os.replace(tmp, out_dir / f"{Path(noisy).stem}.png")
+
+
 def _write_csv(f, columns, rows) -> None:
     writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
@@ -255,6 +278,8 @@ def run(args) -> int:
         "pesq_convention": "ITU-T P.862.2 wide-band via `pesq`; composites use PESQ-wb at 16 kHz",
     }
     write_outputs(result, args.out, meta)
+    if args.enhanced and result.rows:
+        write_spectrograms(jobs, args.out / "spectrograms", limit=3)
     if result.rows:
         print(format_table(result.summary))
         if meta["resampled_to_16k_from"]:

@@ -10,6 +10,7 @@ A file at another rate than the model's is resampled with soxr to the model's ra
 because the user asked for *that file* to be enhanced; the CLI says so in its output.
 """
 
+import math
 import os
 import tempfile
 import time
@@ -81,8 +82,10 @@ def enhance_waveform(
         wav: ``(T,)`` or ``(C, T)`` float waveform at ``sr`` Hz.
         sr: sample rate of ``wav`` in Hz; another rate than ``model.sr`` is resampled with soxr
             to the model's rate and back.
-        chunk_s: chunk length in seconds (at the model's rate); a shorter signal is one chunk.
-        overlap_s: cross-fade length in seconds between neighbouring chunks, at most half a chunk.
+        chunk_s: chunk length in seconds at the model's rate, rounded to whole STFT hops; a
+            shorter signal is processed in one go. Memory grows with it, not with ``T``.
+        overlap_s: cross-fade between neighbouring chunks in seconds (whole hops), at most half
+            a chunk; it should exceed the model's context for chunking to be transparent.
         device: where the model runs (``"cpu"``, ``"cuda"``, ...).
 
     Returns:
@@ -93,7 +96,7 @@ def enhance_waveform(
         ConfigError: bad chunk or overlap, or an unavailable device.
     """
     x = _as_channels(wav)  # (C, T)
-    size, overlap = chunk_sizes(model.sr, chunk_s, overlap_s)
+    size, overlap = chunk_sizes(model.sr, chunk_s, overlap_s, model.stft.hop)
     device = check_device(device)
     x = resample(x, int(sr), model.sr) if sr != model.sr else x  # (C, T') at model.sr
     with _eval_mode(model, device):
@@ -141,7 +144,7 @@ def enhance_file(
         raise AudioError(f"{src}: contains no samples; remove it or replace it with real audio")
     if dst.resolve() == src.resolve():
         raise AudioError(f"{dst}: output would overwrite its own input; write it elsewhere")
-    size, overlap = chunk_sizes(model.sr, chunk_s, overlap_s)
+    size, overlap = chunk_sizes(model.sr, chunk_s, overlap_s, model.stft.hop)
     device = check_device(device)
     sr, ch = meta.sr, meta.channels
     with _eval_mode(model, device), _atomic_writer(dst, sr, ch) as write:
@@ -156,12 +159,20 @@ def enhance_file(
     return EnhancedFile(str(src), str(dst), sr, model.sr, ch, meta.frames)
 
 
-def chunk_sizes(sr: int, chunk_s: float, overlap_s: float) -> tuple[int, int]:
-    """``(chunk, overlap)`` in samples at ``sr`` Hz, checked so cross-fades never pile up."""
-    size, overlap = round(chunk_s * sr), round(overlap_s * sr)
-    if size < 1:
-        raise ConfigError(f"chunk_s={chunk_s} is shorter than one sample at {sr} Hz; use e.g. 10")
-    if overlap < 0 or 2 * overlap > size:
+def chunk_sizes(sr: int, chunk_s: float, overlap_s: float, hop: int = 1) -> tuple[int, int]:
+    """``(chunk, overlap)`` in samples at ``sr`` Hz, rounded to whole STFT hops of the model.
+
+    Whole hops keep every chunk's STFT frames on the frame grid of the unchunked signal: without
+    that, a mask model sees shifted frames in each chunk and its output changes everywhere.
+
+    Raises:
+        ConfigError: ``chunk_s`` not positive, or ``overlap_s`` outside [0, chunk / 2].
+    """
+    if not 0 < chunk_s < math.inf:
+        raise ConfigError(f"chunk_s={chunk_s} must be a positive number of seconds; use e.g. 10")
+    size = hop * max(1, round(chunk_s * sr / hop))
+    overlap = hop * round(overlap_s * sr / hop) if overlap_s >= 0 else -1
+    if not 0 <= 2 * overlap <= size:
         # Beyond half a chunk, three chunks would overlap and pairwise fades no longer sum to 1.
         raise ConfigError(
             f"overlap_s={overlap_s} must be between 0 and half of chunk_s={chunk_s}; "
@@ -402,7 +413,9 @@ def run(args) -> int:
     device = check_device(args.device)
     jobs, failures = plan_jobs(args.inputs, args.out, args.suffix)
     model = load_model(args.model or DEFAULT_MODEL, device)
-    chunk_sizes(model.sr, args.chunk_s, args.overlap_s)  # refuse bad values once, not per file
+    chunk_sizes(
+        model.sr, args.chunk_s, args.overlap_s, model.stft.hop
+    )  # refuse bad values once, not per file
     print(describe_model(model, args.model or DEFAULT_MODEL, device))
     start, done = time.perf_counter(), []
     for src, dst in tqdm(jobs, desc="enhance", unit="file", disable=args.quiet):

@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from auralab.errors import ConfigError
+
 
 def complex_ratio_mask(raw: torch.Tensor) -> torch.Tensor:
     """Bounded complex ratio mask (DCCRN-E style): magnitude ``tanh(|m|)`` < 1, phase kept.
@@ -150,3 +152,172 @@ def count_macs_per_second(model: nn.Module, sr: int, seconds: float = 1.0) -> fl
         model(x)
     model.train(was_training)
     return counter.get_total_flops() / 2 / seconds
+
+
+# --- Blocks for the larger models (crn, cnn_transformer, dpt, bsrnn) ---------------------------
+
+
+def along_time(fn, x: torch.Tensor) -> torch.Tensor:
+    """Apply a sequence module over time, once per frequency position (weights shared).
+
+    Args:
+        fn: maps ``(B * K, N, C)`` sequences to the same shape.
+        x: ``(B, C, K, N)`` features.
+
+    Returns:
+        ``(B, C, K, N)``.
+    """
+    b, c, k, n = x.shape
+    y = fn(x.permute(0, 2, 3, 1).reshape(b * k, n, c))  # (B*K, N, C)
+    return y.reshape(b, k, n, c).permute(0, 3, 1, 2)
+
+
+def along_freq(fn, x: torch.Tensor) -> torch.Tensor:
+    """Apply a sequence module over frequency, once per frame: ``(B, C, K, N)`` in and out.
+
+    ``fn`` maps ``(B * N, K, C)`` sequences to the same shape; no frame sees another, so this
+    never breaks causality.
+    """
+    b, c, k, n = x.shape
+    y = fn(x.permute(0, 3, 2, 1).reshape(b * n, k, c))  # (B*N, K, C)
+    return y.reshape(b, n, k, c).permute(0, 3, 2, 1)
+
+
+class ResidualLSTM(nn.Module):
+    """Pre-norm LSTM with a residual connection over ``(B', L, D)`` sequences.
+
+    ``x + Linear(LSTM(LayerNorm(x)))``. Unidirectional keeps it causal along ``L``; the
+    bidirectional version splits ``hidden`` between the two directions so both cost the same.
+    """
+
+    def __init__(self, dim: int, hidden: int, bidirectional: bool = False):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        size = hidden // 2 if bidirectional else hidden
+        self.rnn = nn.LSTM(dim, size, batch_first=True, bidirectional=bidirectional)
+        self.proj = nn.Linear(2 * size if bidirectional else size, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.proj(self.rnn(self.norm(x))[0])
+
+
+class TransformerLayer(nn.Module):
+    """Pre-norm transformer layer over ``(B', L, D)`` sequences, optionally causal along ``L``.
+
+    Attention is written with explicit matmuls rather than ``scaled_dot_product_attention``
+    because torch's FLOP counter does not see the fused CPU kernel, and
+    ``count_macs_per_second`` would then under-report every attention model.
+    """
+
+    def __init__(self, dim: int, heads: int = 4, ff_mult: int = 2, causal: bool = False):
+        super().__init__()
+        if dim % heads:
+            raise ConfigError(f"transformer width {dim} is not divisible by heads={heads}")
+        self.heads = heads
+        self.causal = causal
+        self.attn_norm = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.attn_out = nn.Linear(dim, dim)
+        self.ff = nn.Sequential(
+            nn.LayerNorm(dim),
+            nn.Linear(dim, ff_mult * dim),
+            nn.GELU(),
+            nn.Linear(ff_mult * dim, dim),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, length, d = x.shape
+        qkv = self.qkv(self.attn_norm(x)).reshape(b, length, 3, self.heads, d // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B', H, L, D/H)
+        scores = q @ k.transpose(-2, -1) * (d // self.heads) ** -0.5  # (B', H, L, L)
+        if self.causal:  # position l may only look at positions <= l
+            future = torch.ones(length, length, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(future, float("-inf"))
+        y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, length, d)  # (B', L, D)
+        x = x + self.attn_out(y)
+        return x + self.ff(x)
+
+
+class FreqDown(nn.Sequential):
+    """Conv with stride 2 over frequency + BatchNorm + PReLU.
+
+    ``(B, C_in, F, N) -> (B, C_out, (F + 1) // 2, N)``. With ``causal`` the time kernel covers
+    the current and ``kernel_t - 1`` past frames; otherwise it is centred (``kernel_t`` odd).
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel_t: int = 2, causal: bool = True):
+        if causal:
+            conv = CausalConv2d(c_in, c_out, (3, kernel_t), stride_f=2)
+        elif kernel_t % 2:
+            conv = nn.Conv2d(c_in, c_out, (3, kernel_t), stride=(2, 1), padding=(1, kernel_t // 2))
+        else:
+            raise ConfigError(f"a centred (non-causal) time kernel must be odd, got {kernel_t}")
+        super().__init__(conv, nn.BatchNorm2d(c_out), nn.PReLU(c_out))
+
+
+class FreqUp(nn.Module):
+    """Transposed conv doubling frequency, cropped to ``size``; BatchNorm + PReLU unless final.
+
+    ``(B, C_in, K, N) -> (B, C_out, size, N)`` with ``size <= 2 K``. The time kernel is 1, so
+    it adds no latency.
+    """
+
+    def __init__(self, c_in: int, c_out: int, final: bool = False):
+        super().__init__()
+        self.conv = nn.ConvTranspose2d(c_in, c_out, (4, 1), stride=(2, 1), padding=(1, 0))
+        # The final layer emits raw mask logits: no norm or activation may squash them.
+        self.post = nn.Sequential(*([] if final else [nn.BatchNorm2d(c_out), nn.PReLU(c_out)]))
+
+    def forward(self, x: torch.Tensor, size: int) -> torch.Tensor:
+        return self.post(self.conv(x)[..., :size, :])
+
+
+class FreqEncoder(nn.Module):
+    """A stack of ``FreqDown``: each level halves frequency and sets the channel count.
+
+    ``forward`` returns every level's output, finest first (the skips for ``FreqDecoder``);
+    the last one is the deepest ``(B, channels[-1], K, N)``.
+    """
+
+    def __init__(self, c_in: int, channels, kernel_t: int = 2, causal: bool = True):
+        super().__init__()
+        ins = (c_in, *channels[:-1])
+        self.layers = nn.ModuleList(
+            FreqDown(a, b, kernel_t, causal) for a, b in zip(ins, channels, strict=True)
+        )
+
+    def out_freqs(self, n_freqs: int) -> int:
+        """Frequency positions ``K`` at the deepest level for ``n_freqs`` input bins."""
+        for _ in self.layers:
+            n_freqs = (n_freqs + 1) // 2
+        return n_freqs
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        skips = []
+        for layer in self.layers:
+            x = layer(x)
+            skips.append(x)
+        return skips
+
+
+class FreqDecoder(nn.Module):
+    """Mirror of ``FreqEncoder``: concatenates each level's skip, then ``FreqUp``.
+
+    ``forward(y, skips, n_freqs)``: deepest features ``(B, channels[-1], K, N)`` and the
+    encoder's outputs -> ``(B, c_out, n_freqs, N)``.
+    """
+
+    def __init__(self, channels, c_out: int = 2):
+        super().__init__()
+        outs = (c_out, *channels[:-1])
+        # layers[i] takes level i + 1 (and its skip) up to level i; level 0 is the input grid.
+        self.layers = nn.ModuleList(
+            FreqUp(2 * c, o, final=i == 0)
+            for i, (c, o) in enumerate(zip(channels, outs, strict=True))
+        )
+
+    def forward(self, y: torch.Tensor, skips: list[torch.Tensor], n_freqs: int) -> torch.Tensor:
+        sizes = [n_freqs] + [s.shape[-2] for s in skips[:-1]]
+        for layer, skip, size in zip(self.layers[::-1], skips[::-1], sizes[::-1], strict=True):
+            y = layer(torch.cat([y, skip], dim=1), size)  # (B, C_out, size, N)
+        return y
