@@ -45,7 +45,7 @@ from auralab.enhance.evaluate import find_jobs  # noqa: E402
 from auralab.enhance.models import MODELS, build_model  # noqa: E402
 from auralab.enhance.models.blocks import count_macs_per_second  # noqa: E402
 from auralab.enhance.pretrained import load_model, registry  # noqa: E402
-from auralab.errors import ConfigError, DataError  # noqa: E402
+from auralab.errors import AuralabError, ConfigError, DataError  # noqa: E402
 from auralab.metrics import estoi, pesq, si_sdr, stoi  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -303,6 +303,14 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    try:
+        return benchmark(args)
+    except AuralabError as e:  # a bad path, name or checkpoint: one line, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def benchmark(args) -> int:
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     pairs = load_pairs(args.pairs)

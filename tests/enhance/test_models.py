@@ -136,11 +136,6 @@ def test_every_model_reports_params_and_macs():
     print("\n".join([header, *rows]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="blocks.count_macs_per_second misses LSTM matmuls on CPU (oneDNN kernel); "
-    "reported to the lead, not fixed here",
-)
 def test_mac_counter_counts_lstms():
     model = build_model("crn")
     assert count_macs_per_second(model, SR) == pytest.approx(macs_with_lstms(model))

@@ -141,15 +141,21 @@ class DualPathGRU(nn.Module):
 def count_macs_per_second(model: nn.Module, sr: int, seconds: float = 1.0) -> float:
     """Multiply-accumulates per second of audio, counted by torch's FLOP counter (FLOPs / 2).
 
-    GRU/LSTM cells are counted through their matmuls; elementwise ops are not counted.
+    GRU/LSTM cells are counted through their matmuls; elementwise ops are not counted. oneDNN
+    is switched off while counting: its fused LSTM kernel is invisible to the counter.
     """
+    import warnings
+
     from torch.utils.flop_counter import FlopCounterMode
 
     x = torch.zeros(1, int(sr * seconds))
     was_training = model.training
     model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "mkldnn flags" notice: expected here
+        with torch.backends.mkldnn.flags(enabled=False), torch.no_grad():
+            with FlopCounterMode(display=False) as counter:
+                model(x)
     model.train(was_training)
     return counter.get_total_flops() / 2 / seconds
 
