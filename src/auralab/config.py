@@ -82,7 +82,7 @@ def to_dict(cfg) -> dict:
 
 def dump_config(cfg, path: str | Path) -> None:
     """Write ``cfg`` as TOML atomically."""
-    from auralab.train.runs import atomic_write_text
+    from auralab.atomic import atomic_write_text
 
     atomic_write_text(Path(path), tomli_w.dumps(to_dict(cfg)))
 

@@ -15,6 +15,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from auralab.atomic import publish
 from auralab.audio.resample import resample
 from auralab.errors import AudioError
 
@@ -134,7 +135,7 @@ def save(
     os.close(fd)
     try:
         sf.write(tmp, x.T if x.ndim == 2 else x, int(sr), subtype=subtype)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

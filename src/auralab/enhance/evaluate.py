@@ -6,10 +6,10 @@ scored in worker processes; a bad file is listed at the end instead of stopping 
 """
 
 import csv
+import io
 import json
 import math
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from auralab import __version__
+from auralab.atomic import atomic_write_text
 from auralab.audio import load, resample
 from auralab.audio.files import relative_audio
 from auralab.errors import AuralabError, DataError
@@ -144,13 +145,15 @@ def write_outputs(result: Evaluation, out_dir: Path, meta: dict) -> None:
     """``per_file.csv`` and ``summary.json`` in ``out_dir``, each written atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     columns = ["file", "system", "sr", "metric_sr", "resampled_from", *SPEECH_METRICS]
-    _atomic_write(out_dir / "per_file.csv", lambda f: _write_csv(f, columns, result.rows))
+    buffer = io.StringIO()
+    _write_csv(buffer, columns, result.rows)
+    atomic_write_text(out_dir / "per_file.csv", buffer.getvalue())
     summary = {
         **meta,
         **result.summary,
         "failures": [{"file": f, "error": e} for f, e in result.failures],
     }
-    _atomic_write(out_dir / "summary.json", lambda f: json.dump(_jsonable(summary), f, indent=2))
+    atomic_write_text(out_dir / "summary.json", json.dumps(_jsonable(summary), indent=2))
 
 
 def write_spectrograms(jobs: list[tuple], out_dir: Path, limit: int = 3) -> None:
@@ -181,17 +184,6 @@ def _write_csv(f, columns, rows) -> None:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _jsonable(x):

@@ -3,7 +3,9 @@
 Long signals never go through the model in one piece: they are cut into chunks of ``chunk_s``
 seconds that overlap by ``overlap_s`` seconds, each chunk is enhanced on its own, and neighbours
 are cross-faded with complementary raised-cosine weights that sum to one, so an identity model
-returns its input exactly. Every stage is a generator over ``(C, n)`` blocks, which lets
+returns its input exactly. Chunks start on whole STFT hops of the model, so their frames sit on
+the unchunked signal's frame grid and a model with finite context is unchanged by chunking away
+from the cross-fades. Every stage is a generator over ``(C, n)`` blocks, which lets
 ``enhance_file`` stream a file from disk to disk with memory bounded by the chunk size.
 
 A file at another rate than the model's is resampled with soxr to the model's rate and back,
@@ -12,7 +14,7 @@ because the user asked for *that file* to be enhanced; the CLI says so in its ou
 
 import math
 import os
-import tempfile
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from auralab.audio.files import audio_files
 from auralab.audio.io import info
 from auralab.audio.resample import resample
 from auralab.enhance.models import MODELS, MaskingEnhancer
+from auralab.enhance.pretrained import DEFAULT_MODEL, load_model
 from auralab.errors import AudioError, AuralabError, ConfigError, DataError
 
 RESAMPLE_QUALITY = "VHQ"  # same recipe as auralab.audio.resample, so both paths agree
@@ -310,11 +313,10 @@ def _atomic_writer(path: Path, sr: int, channels: int):
     """Yield ``write((C, n) block)`` into a temporary file, renamed to ``path`` on success only."""
     fmt, subtype = _output_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = _reserve_temp(path)
     try:
         try:
-            f = sf.SoundFile(tmp, "w", sr, channels, subtype, format=fmt)
+            f = sf.SoundFile(str(tmp), "w", sr, channels, subtype, format=fmt)
         except (sf.LibsndfileError, RuntimeError, ValueError) as e:
             raise AudioError(
                 f"{path}: cannot write {fmt}/{subtype} at {sr} Hz with {channels} channels "
@@ -326,6 +328,18 @@ def _atomic_writer(path: Path, sr: int, channels: int):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _reserve_temp(path: Path) -> Path:
+    # Exclusive create like mkstemp, but with the usual 0666 & ~umask permissions: mkstemp's 0600
+    # would survive the rename and leave the output unreadable to everyone else.
+    while True:
+        tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}{path.suffix}")
+        try:
+            open(tmp, "xb").close()
+            return tmp
+        except FileExistsError:
+            continue
 
 
 def _write_block(f: sf.SoundFile, block: torch.Tensor, path: Path, subtype: str) -> None:
@@ -352,7 +366,7 @@ def _output_format(path: Path) -> tuple[str, str]:
 
 
 def _as_channels(wav: torch.Tensor) -> torch.Tensor:
-    if wav.dim() not in (1, 2) or wav.shape[-1] == 0:
+    if wav.dim() not in (1, 2) or wav.numel() == 0:
         raise AudioError(
             f"enhance: waveform of shape {tuple(wav.shape)}; expected non-empty (T,) or (C, T)"
         )
@@ -396,27 +410,27 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     p.add_argument(
         "--model",
-        default=None,
-        help="shipped model name, checkpoint (.pt) or run folder (default: the shipped default)",
+        default=DEFAULT_MODEL,
+        help=f"shipped model name, checkpoint (.pt) or run folder (default: {DEFAULT_MODEL})",
     )
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where the model runs")
     p.add_argument("--chunk-s", type=float, default=10.0, help="chunk length in seconds")
     p.add_argument("--overlap-s", type=float, default=1.0, help="cross-fade between chunks, s")
     p.add_argument("--suffix", default="", help="added to each output's file stem")
+    p.add_argument(
+        "--threads", type=int, help="CPU threads for the model (default: torch's choice)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from auralab.enhance.pretrained import DEFAULT_MODEL, load_model
-
     device = check_device(args.device)
+    _set_threads(args.threads)
     jobs, failures = plan_jobs(args.inputs, args.out, args.suffix)
-    model = load_model(args.model or DEFAULT_MODEL, device)
-    chunk_sizes(
-        model.sr, args.chunk_s, args.overlap_s, model.stft.hop
-    )  # refuse bad values once, not per file
-    print(describe_model(model, args.model or DEFAULT_MODEL, device))
+    model = load_model(args.model, device)
+    chunk_sizes(model.sr, args.chunk_s, args.overlap_s, model.stft.hop)  # once, not per file
+    print(describe_model(model, args.model, device))
     start, done = time.perf_counter(), []
     for src, dst in tqdm(jobs, desc="enhance", unit="file", disable=args.quiet):
         try:
@@ -425,6 +439,15 @@ def run(args) -> int:
             failures.append((str(src), str(e)))
     _report(done, failures, args.out, time.perf_counter() - start)
     return 1 if failures else 0
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads < 1:
+        raise ConfigError(f"--threads={threads}; use 1 or more")
+    # On a busy machine fewer threads can be much faster: idle threads wait on each other.
+    torch.set_num_threads(threads)
 
 
 def _enhance_one(model, src: Path, dst: Path, args, device) -> EnhancedFile:

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from auralab import __version__
+from auralab.atomic import atomic_write_bytes
 from auralab.errors import AuralabError
-from auralab.train.runs import atomic_write_bytes
 
 
 def save_checkpoint(path: str | Path, state: dict) -> Path:

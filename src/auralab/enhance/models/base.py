@@ -59,6 +59,20 @@ class MaskingEnhancer(nn.Module):
         mask = complex_ratio_mask(raw) if self.mask_kind == "crm" else magnitude_mask(raw)
         return self.stft.inverse(spec * mask, noisy.shape[-1])
 
+    def init_state(self, batch: int) -> list[torch.Tensor]:
+        """Zero streaming state for ``batch`` streams (causal models only)."""
+        raise ConfigError(f"{type(self).__name__} has no streaming step; it is not causal")
+
+    def masker_step(
+        self, spec: torch.Tensor, state: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One frame: ``(B, F, 1)`` complex -> ``(B, 2, F, 1)`` raw mask and the next state.
+
+        Fed frame by frame from ``init_state``, it must reproduce ``masker`` on the whole
+        spectrogram exactly; ``tests/enhance/test_stream.py`` checks that for every causal model.
+        """
+        raise ConfigError(f"{type(self).__name__} has no streaming step; it is not causal")
+
     @property
     def latency_s(self) -> float:
         """Algorithmic latency in seconds: one analysis window (plus any look-ahead frames)."""

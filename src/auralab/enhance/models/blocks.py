@@ -96,6 +96,14 @@ class CausalConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(nn.functional.pad(x, (self.pad_t, 0)))
 
+    def step(self, x: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One frame: ``x (B, C, F, 1)`` and the last ``pad_t`` input frames ``(B, C, F, pad_t)``.
+
+        Returns the output frame and the updated cache; equals ``forward`` on the whole sequence.
+        """
+        full = torch.cat([cache, x], dim=-1)  # (B, C, F, pad_t + 1)
+        return self.conv(full), full[..., 1:]
+
 
 class SeparableBlock(nn.Module):
     """Depthwise causal conv + pointwise conv + norm + PReLU, with a residual connection."""
@@ -111,6 +119,11 @@ class SeparableBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.act(self.norm(self.pointwise(self.depthwise(x))))
+
+    def step(self, x: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One frame ``(B, C, F, 1)`` with the depthwise conv's cache (``CausalConv2d.step``)."""
+        y, cache = self.depthwise.step(x, cache)
+        return x + self.act(self.norm(self.pointwise(y))), cache
 
 
 class DualPathGRU(nn.Module):
@@ -129,13 +142,19 @@ class DualPathGRU(nn.Module):
         self.inter_out = nn.Linear(hidden, channels)
         self.inter_norm = nn.LayerNorm(channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        return self.step(x, h)[0]
+
+    def step(self, x: torch.Tensor, h: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Any number of frames ``(B, C, K, N)`` from time-GRU state ``h (1, B*K, hidden)``
+        (``None``: zeros); returns the output and the state after the last frame."""
         b, c, k, n = x.shape
         y = x.permute(0, 3, 2, 1).reshape(b * n, k, c)  # sequences over frequency
         y = y + self.intra_norm(self.intra_out(self.intra(y)[0]))
         y = y.reshape(b, n, k, c).transpose(1, 2).reshape(b * k, n, c)  # sequences over time
-        y = y + self.inter_norm(self.inter_out(self.inter(y)[0]))
-        return y.reshape(b, k, n, c).permute(0, 3, 1, 2)
+        out, h = self.inter(y, h)
+        y = y + self.inter_norm(self.inter_out(out))
+        return y.reshape(b, k, n, c).permute(0, 3, 1, 2), h
 
 
 def count_macs_per_second(model: nn.Module, sr: int, seconds: float = 1.0) -> float:

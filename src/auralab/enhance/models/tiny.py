@@ -71,6 +71,32 @@ class TinyEnhancer(MaskingEnhancer):
         )
         self.dec_out = nn.ConvTranspose2d(c, 2, (4, 1), stride=(2, 1), padding=(1, 0))
 
+    def init_state(self, batch: int) -> list[torch.Tensor]:
+        with torch.no_grad():  # the encoder's band count, found by running one silent frame
+            probe = self.enc_down(self.enc_in(torch.zeros(batch, 3, self.bands.merge.shape[0], 1)))
+        _, c, k, _ = probe.shape
+        blocks = [*self.enc_blocks, *self.dec_blocks]
+        caches = [probe.new_zeros(batch, c, k, blk.depthwise.pad_t) for blk in blocks]
+        hidden = [probe.new_zeros(1, batch * k, dp.inter.hidden_size) for dp in self.dual_path]
+        return caches + hidden
+
+    def masker_step(self, spec, state):
+        n_enc, n_dec = len(self.enc_blocks), len(self.dec_blocks)
+        caches, hidden = list(state[: n_enc + n_dec]), list(state[n_enc + n_dec :])
+        x = self.bands(compressed_features(spec))  # (B, 3, K, 1)
+        e1 = self.enc_in(x)
+        e2 = self.enc_down(e1)
+        y = e2
+        for i, block in enumerate(self.enc_blocks):
+            y, caches[i] = block.step(y, caches[i])
+        for i, dp in enumerate(self.dual_path):
+            y, hidden[i] = dp.step(y, hidden[i])
+        for i, block in enumerate(self.dec_blocks):
+            y, caches[n_enc + i] = block.step(y, caches[n_enc + i])
+        y = self.dec_up(y + e2)[..., : e1.shape[-2], :] + e1
+        raw = self.dec_out(y)[..., : x.shape[-2], :]
+        return self.bands.inverse(raw), caches + hidden
+
     def masker(self, spec: torch.Tensor) -> torch.Tensor:
         x = self.bands(compressed_features(spec))  # (B, 3, K, N), K = n_keep + n_bands
         e1 = self.enc_in(x)  # (B, C, K/2, N)

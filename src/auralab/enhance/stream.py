@@ -1,0 +1,107 @@
+"""Stateful streaming enhancement: any chunk size in, the same number of samples out.
+
+``StreamingEnhancer`` runs a causal model one STFT hop at a time with explicit state (conv
+caches, RNN hidden states), and reproduces the offline ``model(noisy)`` exactly, delayed by
+``latency_samples``: ``out[i] == offline[i - latency_samples]``. The analysis frame, the
+window, the synthesis overlap-add and its window-power normalisation are done the way
+``torch.stft(center=True)`` / ``torch.istft`` do them, so parity holds from the first sample.
+"""
+
+import torch
+
+from auralab.enhance.models.base import MaskingEnhancer
+from auralab.enhance.models.blocks import complex_ratio_mask, magnitude_mask
+from auralab.errors import ConfigError
+
+
+class StreamingEnhancer:
+    """Wrap a causal ``MaskingEnhancer`` for real-time, chunk-by-chunk processing.
+
+    Args:
+        model: a model with ``causal = True`` that implements ``init_state`` and
+            ``masker_step`` (see ``MaskingEnhancer``).
+
+    Example:
+        >>> stream = StreamingEnhancer(load_model("tiny"))
+        >>> for chunk in chunks:            # (T_i,) float at model.sr, any T_i
+        ...     out = stream.process(chunk)  # (T_i,), delayed by stream.latency_samples
+    """
+
+    def __init__(self, model: MaskingEnhancer):
+        if not getattr(model, "causal", False):
+            raise ConfigError(
+                f"{type(model).__name__} is not causal, so it cannot stream: its output depends on "
+                "future input. Use a causal model (e.g. tiny) or offline `auralab enhance`"
+            )
+        stft = model.stft
+        if not stft.center or (stft.win_length or stft.n_fft) != stft.n_fft:
+            raise ConfigError("streaming needs an Stft with center=True and win_length == n_fft")
+        self.model = model.eval()
+        self.n_fft, self.hop = stft.n_fft, stft.hop
+        self.window = stft._window(torch.zeros(0))  # (n_fft,)
+        # Output sample s is final once the last frame covering it is in: at most n_fft later.
+        self.latency_samples = self.n_fft
+        self.reset()
+
+    @property
+    def latency_s(self) -> float:
+        return self.latency_samples / self.model.sr
+
+    def reset(self) -> None:
+        """Forget all past input: the next sample starts a new stream."""
+        half = self.n_fft // 2
+        self._input = torch.zeros(half)  # the n_fft/2 zeros torch.stft(center=True) pads with
+        self._acc = torch.zeros(self.n_fft)  # overlap-add of synthesis frames, from _acc_start
+        self._env = torch.zeros(self.n_fft)  # overlap-add of squared windows, same positions
+        self._acc_start = -half  # original-signal index of _acc[0]
+        self._ready = torch.zeros(0)  # finished output samples not yet returned
+        self._emitted = 0  # output samples returned so far
+        self._received = 0  # input samples received so far
+        self._state = self.model.init_state(1)
+
+    @torch.no_grad()
+    def process(self, chunk: torch.Tensor) -> torch.Tensor:
+        """Enhance ``chunk`` ``(T,)`` at ``model.sr``; returns ``(T,)`` delayed by the latency."""
+        if chunk.dim() != 1:
+            raise ConfigError(f"process() takes a mono (T,) chunk, got shape {tuple(chunk.shape)}")
+        self._input = torch.cat([self._input, chunk.float()])
+        self._received += chunk.numel()
+        while self._input.numel() >= self.n_fft:
+            self._step(self._input[: self.n_fft])
+            self._input = self._input[self.hop :]
+        return self._emit(chunk.numel())
+
+    def _step(self, frame: torch.Tensor) -> None:
+        spec = torch.fft.rfft(frame * self.window)[None, :, None]  # (1, F, 1) complex
+        raw, self._state = self.model.masker_step(spec, self._state)  # (1, 2, F, 1)
+        kind = self.model.mask_kind
+        mask = complex_ratio_mask(raw) if kind == "crm" else magnitude_mask(raw)
+        out = torch.fft.irfft((spec * mask)[0, :, 0], n=self.n_fft) * self.window  # (n_fft,)
+        self._acc += out
+        self._env += self.window.square()
+        # The first hop samples of the buffer get no more contributions: they are final.
+        done = self._acc[: self.hop] / self._env[: self.hop].clamp_min(1e-11)
+        start = self._acc_start
+        keep = done[max(0, -start) :]  # positions before the signal start are padding
+        self._ready = torch.cat([self._ready, keep])
+        self._acc = torch.cat([self._acc[self.hop :], torch.zeros(self.hop)])
+        self._env = torch.cat([self._env[self.hop :], torch.zeros(self.hop)])
+        self._acc_start += self.hop
+
+    def _emit(self, n: int) -> torch.Tensor:
+        # Output i is offline sample i - latency: the first `latency` outputs are silence.
+        lead = min(n, max(0, self.latency_samples - self._emitted))
+        body = n - lead
+        if body > self._ready.numel():  # impossible while latency >= n_fft; never pad silently
+            raise RuntimeError(f"stream underrun: need {body} samples, have {self._ready.numel()}")
+        out = torch.cat([torch.zeros(lead), self._ready[:body]])
+        self._ready = self._ready[body:]
+        self._emitted += n
+        return out
+
+    @torch.no_grad()
+    def flush(self) -> torch.Tensor:
+        """The last ``latency_samples`` of output, by feeding silence; then ``reset()``."""
+        out = self.process(torch.zeros(self.latency_samples))
+        self.reset()
+        return out
