@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from scipy import signal
 
-from auralab.errors import AudioError, ConfigError
 from auralab.eq.normalise import FREQ_HZ, N_PARAMS
+from auralab.errors import AudioError, ConfigError
 
 BAND_TYPES: tuple[str, ...] = ("low_shelf", "peaking", "peaking", "peaking", "high_shelf")
 SHELF_Q = 1 / math.sqrt(2)
@@ -31,8 +31,7 @@ def split_bands(params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     """Physical settings ``(..., 13)`` -> gain dB, frequency Hz, Q, each ``(..., 5)``."""
     if params.shape[-1] != N_PARAMS:
         raise ConfigError(
-            f"an EQ setting has {N_PARAMS} parameters (SAFE order), got shape "
-            f"{tuple(params.shape)}"
+            f"an EQ setting has {N_PARAMS} parameters (SAFE order), got shape {tuple(params.shape)}"
         )
     p = params
     gain = torch.stack([p[..., 0], p[..., 2], p[..., 5], p[..., 8], p[..., 11]], -1)
@@ -75,7 +74,7 @@ def _peaking(amp, cos, alpha):
 
 
 def _shelf(amp, cos, alpha, high: bool):
-    # The cookbook's low and high shelves differ only in these signs; one function keeps them in step.
+    # The cookbook's low and high shelves differ only in these signs: one function, in step.
     sign = -1 if high else 1
     sq = 2 * torch.sqrt(amp) * alpha
     b = amp * torch.stack(

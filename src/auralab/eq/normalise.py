@@ -89,10 +89,12 @@ def denormalise(unit: torch.Tensor | np.ndarray) -> torch.Tensor:
     if not u.is_floating_point():
         u = u.double()
     lo, hi, log = _LO.to(u), _HI.to(u), _LOG.to(u.device)
-    axis = lo + u * (hi - lo)
-    out = torch.where(log, torch.exp(axis), axis)
-    # exp(log(bound)) can land one ulp outside the bound; the bounds are a promise, keep it.
-    return torch.minimum(torch.maximum(out, lower_bounds().to(out)), upper_bounds().to(out))
+    out = torch.where(log, torch.exp(lo + u * (hi - lo)), lo + u * (hi - lo))
+    # exp(log(bound)) can land an ulp away from the bound: 0 and 1 give the bounds exactly,
+    # and nothing lands outside them.
+    low, high = lower_bounds().to(out), upper_bounds().to(out)
+    out = torch.where(u <= 0, low, torch.where(u >= 1, high, out))
+    return torch.minimum(torch.maximum(out, low), high)
 
 
 def lower_bounds() -> torch.Tensor:

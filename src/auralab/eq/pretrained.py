@@ -1,0 +1,86 @@
+"""Load a semantic-EQ model by shipped name or from a checkpoint file or run folder.
+
+Shipped weights live inside the package (``auralab/pretrained/``), are listed in ``eq.toml``
+with their sha256 and verified before loading: nothing is downloaded. ``AURALAB_PRETRAINED_DIR``
+can point at another folder holding the same files.
+"""
+
+import hashlib
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from auralab.eq.models import EqModel, build_model
+from auralab.errors import AuralabError, ConfigError
+from auralab.train.checkpoint import load_checkpoint, save_checkpoint
+
+DEFAULT_MODEL = "eq-default"
+
+
+def registry() -> dict:
+    """The shipped EQ models: name -> {file, sha256, card, scores, ...}."""
+    return tomllib.loads((resources.files("auralab") / "pretrained" / "eq.toml").read_text())
+
+
+def pretrained_path(name: str) -> Path:
+    """Path of a shipped model's weights, checked against its sha256."""
+    entries = registry()
+    if name not in entries:
+        raise ConfigError(
+            f"no shipped EQ model {name!r}; shipped: {', '.join(entries) or 'none'} "
+            "(or pass a checkpoint path)"
+        )
+    folder = os.environ.get("AURALAB_PRETRAINED_DIR")
+    root = Path(folder) if folder else Path(str(resources.files("auralab") / "pretrained"))
+    path = root / entries[name]["file"]
+    if not path.is_file():
+        raise AuralabError(
+            f"{path}: weights of shipped model {name!r} are missing; reinstall auralab"
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != entries[name]["sha256"]:
+        raise AuralabError(
+            f"{path}: sha256 {digest[:12]}… does not match eq.toml "
+            f"({entries[name]['sha256'][:12]}…); the file is corrupt or was replaced"
+        )
+    return path
+
+
+def load_checkpoint_of(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> tuple[dict, Path]:
+    """The checkpoint dict of a shipped name, a ``.pt`` file or a run folder (its best.pt)."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        path = path / "best.pt"
+    elif path.suffix != ".pt" and not path.exists():
+        path = pretrained_path(str(name_or_path))
+    ckpt = load_checkpoint(path)
+    for key in ("model_name", "model_config", "model"):
+        if key not in ckpt:
+            raise AuralabError(f"{path}: not an auralab model checkpoint (no {key!r})")
+    if "terms" not in ckpt["model_config"]:
+        raise AuralabError(f"{path}: not a semantic-EQ checkpoint (its model has no terms)")
+    return ckpt, path
+
+
+def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EqModel:
+    """A ready model (eval mode, CPU) from a shipped name or a checkpoint / run folder."""
+    ckpt, _ = load_checkpoint_of(name_or_path)
+    model = build_model(ckpt["model_name"], **ckpt["model_config"])
+    model.load_state_dict(ckpt.get("ema") or ckpt["model"])
+    return model.eval()
+
+
+def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> str:
+    """Write a slim inference checkpoint (model, config; no optimizer); returns its sha256."""
+    ckpt, _ = load_checkpoint_of(checkpoint)
+    weights = ckpt.get("ema") or ckpt["model"]
+    state = {
+        "model_name": ckpt["model_name"],
+        "model_config": ckpt["model_config"],
+        "model": {k: v.contiguous() for k, v in weights.items()},
+        "config": ckpt.get("config", {}),
+        "trainer_state": ckpt.get("trainer_state", {}),
+    }
+    save_checkpoint(out, state)
+    return hashlib.sha256(Path(out).read_bytes()).hexdigest()
