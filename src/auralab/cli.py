@@ -17,6 +17,12 @@ COMMANDS = {
     "enhance": "auralab.enhance.infer",
     "evaluate": "auralab.enhance.evaluate",
     "train": "auralab.train.cli",
+    "classify": "auralab.classify.infer",
+    "crossval": "auralab.classify.crossval",
+    "eq": "auralab.eq.cli",
+    "export": "auralab.enhance.export",
+    "stream": "auralab.enhance.stream_cli",
+    "vad": "auralab.enhance.vad",
 }
 
 

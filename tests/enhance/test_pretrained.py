@@ -49,7 +49,9 @@ def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
     name = DEFAULT_MODEL
     src = pretrained_path(name)
     bad = tmp_path / src.name
-    bad.write_bytes(src.read_bytes()[:-1] + b"\x00")
+    data = bytearray(src.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the weights
+    bad.write_bytes(bytes(data))
     monkeypatch.setenv("AURALAB_PRETRAINED_DIR", str(tmp_path))
     with pytest.raises(AuralabError, match=r"sha256 .* does not match the registry"):
         load_model(name)

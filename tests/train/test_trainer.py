@@ -67,6 +67,11 @@ def test_refuses_to_overwrite_a_run(tmp_path):
         train(tmp_path / "run")
 
 
+def test_fewer_items_than_a_batch_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"64 items, fewer than one batch \(128\)"):
+        train(tmp_path / "run", batch_size=128)
+
+
 def test_early_stopping_stops(tmp_path):
     # lr so small nothing improves after the first validation -> stop after 2 bad validations
     state_task = train(

@@ -42,19 +42,26 @@ GROUP_COLUMNS = ("group", "src_file", "source", "recording", "fsid")
 ESC50_NAME = re.compile(r"^(\d+)-(\w+?)-([A-Z])-(\d+)$")
 
 # Near-identical audio: a binary fingerprint (signs of band-energy differences across time and
-# frequency, Haitsma & Kalker 2002) at FP_SR Hz in FP_HOP_S frames, FP_BANDS log-spaced bands.
-# Gain does not change it, and neither does noise far below the signal; another clip does.
+# frequency, Haitsma & Kalker 2002) at FP_SR Hz in FP_HOP_S frames, FP_BANDS log-spaced bands
+# between FP_LOW_HZ and FP_HIGH_HZ (the band every codec and resampler keeps). Gain does not
+# change it, nor does noise well below the signal; another clip does.
 FP_SR = 8000
 FP_HOP_S = 0.05
 FP_BANDS = 17  # 16 difference bits per frame
+FP_LOW_HZ, FP_HIGH_HZ = 150.0, 3400.0
 FP_MAX_S = 10.0  # the first 10 s are compared: enough to tell clips apart
-FP_ACTIVE_DB = -50.0  # frames quieter than this below the clip's peak frame are not compared
-# Bit error rate at or below which two clips count as the same audio. Measured on ESC-10
-# (../shared/data/esc10, 400 clips, 79,800 pairs): distinct clips 0.31 at the least (takes of one
-# recording included), median 0.50; a clip against itself with +-6 dB gain, 30 dB white
-# noise, or MP3-like low-passing at 4 kHz: 0.00 to 0.12. 0.2 sits between the two.
+FP_ACTIVE_DB = -30.0  # frames quieter than this below the clip's loudest are not compared
+# Two clips are compared over the frames active in both, which must be at least MIN_COMMON_FRAMES
+# and MIN_OVERLAP of the shorter clip's active frames. Bit error rate at or below NEAR_BER means
+# the same audio. Measured on ESC-10 (../shared/data/esc10, 400 clips, 73,510 comparable pairs):
+# distinct clips (takes of one recording included) 0.28 at the least, median 0.50, apart from
+# one true duplicate that ESC-10 files under two recordings (2-28314-A-12 / 2-30322-A-12: 0.11,
+# waveform correlation 0.97). Copies of 40 clips: +-6 dB gain and a 4 kHz low-pass 0.00, white
+# noise at 30 dB SNR 0.18 at most (90th percentile 0.09); at 20 dB SNR up to 0.25, so copies
+# drowned that far are not promised. 0.2 sits between the two.
 NEAR_BER = 0.2
-MIN_COMMON_FRAMES = 20  # 1 s of sound in common before a near-identity is claimed
+MIN_COMMON_FRAMES = 5  # 0.25 s: the shortest ESC-10 event (a dog bark) has 5 active frames
+MIN_OVERLAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -202,7 +209,9 @@ def _row_clip(row: dict, cols: dict, audio_dir: Path, where: str, findings: list
     path = audio_dir / name
     if not path.is_file():
         findings.append(
-            Finding(where, f"{name}: listed, but {path} does not exist", "add the file or drop the row")
+            Finding(
+                where, f"{name}: listed, but {path} does not exist", "add the file or drop the row"
+            )
         )
         return None
     fold = _fold(row.get(cols["fold"], "") if cols["fold"] else None, where, findings)
@@ -298,7 +307,12 @@ def _label_and_fold_findings(table: ClipTable, where: Path) -> list[Finding]:
     for label, n in sorted(counts.items()):
         if n < 2:
             findings.append(
-                Finding(str(where), f"label {label!r} has only {n} clip", "add clips or drop it")
+                Finding(
+                    str(where),
+                    f"label {label!r} has only {n} clip",
+                    "add clips or drop it (one clip cannot be both trained and tested)",
+                    "warning",
+                )
             )
     if not table.has_folds:
         return findings
@@ -328,7 +342,7 @@ def _groups_across_folds(table: ClipTable, where: Path) -> list[Finding]:
         Finding(
             str(where),
             f"source recording {g} sits in folds {sorted(f)}",
-            "put every clip of one recording in one fold, or its other folds test on training audio",
+            "keep all clips of one recording in one fold, or folds test on training audio",
         )
         for g, f in sorted(folds_of.items())
         if len(f) > 1
@@ -379,21 +393,24 @@ def fingerprint(wav: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
         difference's change since the previous frame; ``active`` ``(frames,)`` bool, frames within
         ``FP_ACTIVE_DB`` of the loudest (silence carries no identity).
     """
-    from auralab.audio.resample import resample
-
     import torch
 
-    x = resample(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)), sr, FP_SR, "QQ")
+    from auralab.audio.resample import resample
+
+    x = resample(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)), sr, FP_SR, "MQ")
     x = x.numpy()[: int(FP_MAX_S * FP_SR)]
     hop, win = int(FP_HOP_S * FP_SR), int(2 * FP_HOP_S * FP_SR)
     if x.size < win:
         x = np.pad(x, (0, win - x.size))
     frames = np.lib.stride_tricks.sliding_window_view(x, win)[::hop] * np.hanning(win)
     power = np.abs(np.fft.rfft(frames, axis=1)) ** 2  # (N, win/2 + 1)
-    edges = np.geomspace(100, FP_SR / 2, FP_BANDS + 1)
+    edges = np.geomspace(FP_LOW_HZ, FP_HIGH_HZ, FP_BANDS + 1)
     bins = np.fft.rfftfreq(win, 1 / FP_SR)
     bands = np.stack(
-        [power[:, (bins >= lo) & (bins < hi)].sum(axis=1) for lo, hi in zip(edges, edges[1:])],
+        [
+            power[:, (bins >= lo) & (bins < hi)].sum(axis=1)
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+        ],
         axis=1,
     )  # (N, FP_BANDS)
     db = 10 * np.log10(bands + 1e-12)
@@ -420,33 +437,51 @@ def near_identical_pairs(
     """
     same = right is None
     right = left if same else right
+    if not left or not right:
+        return []
+    ber, both, shorter = fingerprint_distances(left, right)
+    ok = (ber <= NEAR_BER) & (both >= MIN_COMMON_FRAMES) & (both >= MIN_OVERLAP * shorter)
+    if same:
+        ok &= np.triu(np.ones_like(ok, dtype=bool), 1)
+    return [(int(i), int(j), float(ber[i, j])) for i, j in zip(*np.nonzero(ok), strict=True)]
+
+
+def fingerprint_distances(
+    left: list[ClipAudio], right: list[ClipAudio]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bit error rates between every left and right fingerprint, over frames active in both.
+
+    Returns:
+        ``(ber, both, shorter)``, each ``(L, R)``: bit error rate, frames active in both, and
+        the smaller of the two clips' active frame counts.
+    """
     a, ma = _stack_fingerprints(left)
     b, mb = _stack_fingerprints(right)
-    if a.size == 0 or b.size == 0:
-        return []
+    n = max(a.shape[1], b.shape[1])  # pad both to one frame count
+    a, ma = _pad_frames(a, ma, n)
+    b, mb = _pad_frames(b, mb, n)
     k = a.shape[2]
     both = ma @ mb.T  # (L, R) frames active in both
-    either = ma.sum(1)[:, None] + mb.sum(1)[None, :] - both
+    shorter = np.minimum(ma.sum(1)[:, None], mb.sum(1)[None, :])
     # Bits differing over frames active in both: sum(a) + sum(b) - 2 sum(a b), masked.
     am = (a * ma[:, :, None]).reshape(len(left), -1)
     bm = (b * mb[:, :, None]).reshape(len(right), -1)
     ones_a = np.repeat(ma, k, axis=1)
     ones_b = np.repeat(mb, k, axis=1)
     differ = am @ ones_b.T + ones_a @ bm.T - 2 * (am @ bm.T)
-    # A frame active in one clip only is as different as a frame can be.
-    ber = (differ + k * (either - both)) / np.maximum(k * either, 1)
-    ok = (ber <= NEAR_BER) & (both >= MIN_COMMON_FRAMES)
-    if same:
-        ok &= np.triu(np.ones_like(ok, dtype=bool), 1)
-    return [(int(i), int(j), float(ber[i, j])) for i, j in zip(*np.nonzero(ok), strict=True)]
+    return differ / np.maximum(k * both, 1), both, shorter
+
+
+def _pad_frames(bits: np.ndarray, mask: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    extra = n - bits.shape[1]
+    return np.pad(bits, ((0, 0), (0, extra), (0, 0))), np.pad(mask, ((0, 0), (0, extra)))
 
 
 def _stack_fingerprints(items: list[ClipAudio]) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, frames, bits)`` fingerprints and ``(N, frames)`` activity, zero-padded."""
     usable = [x for x in items if x.fingerprint is not None]
-    if not usable:
-        return np.zeros((0, 0, 0), np.float32), np.zeros((0, 0), np.float32)
-    n = max(x.fingerprint.shape[0] for x in usable)
-    k = usable[0].fingerprint.shape[1]
+    n = max((x.fingerprint.shape[0] for x in usable), default=0)
+    k = FP_BANDS - 1
     bits = np.zeros((len(items), n, k), np.float32)
     mask = np.zeros((len(items), n), np.float32)
     for i, x in enumerate(items):
@@ -507,7 +542,9 @@ def check_dataset(path: str | os.PathLike, workers: int = 1) -> DatasetReport:
     table = read_table(path)
     decoded = decode_all(table.clips, workers)
     findings = list(table.findings)
-    findings += [Finding(str(d.clip.path), d.error, "fix or drop the file") for d in decoded if d.error]
+    findings += [
+        Finding(str(d.clip.path), d.error, "fix or drop the file") for d in decoded if d.error
+    ]
     ok = [d for d in decoded if not d.error]
     findings += duplicate_findings(ok)
     findings += _format_findings(ok)
@@ -531,16 +568,31 @@ def duplicate_findings(decoded: list[ClipAudio]) -> list[Finding]:
     for i, j, ber in near_identical_pairs(decoded):
         a, b = decoded[i], decoded[j]
         if (a.clip.id, b.clip.id) not in exact and (b.clip.id, a.clip.id) not in exact:
-            findings.append(_duplicate(b, a, f"near-identical audio (fingerprint BER {ber:.2f}) to"))
+            findings.append(
+                _duplicate(b, a, f"near-identical audio (fingerprint BER {ber:.2f}) to")
+            )
     return findings
 
 
 def _duplicate(d: ClipAudio, first: ClipAudio, how: str) -> Finding:
-    labels = "" if d.clip.label == first.clip.label else f" but labelled {first.clip.label!r}"
+    a, b = d.clip, first.clip
+    problem = f"holds {how} {b.id}"
+    if a.label != b.label:
+        problem += f" but is labelled {a.label!r}, not {b.label!r}"
+        return Finding(str(a.path), problem, "keep one copy with the right label")
+    if a.fold is not None and a.fold == b.fold:
+        # Both in one fold: no leak, only a clip counted twice; worth knowing, not fatal.
+        problem += f" (both in fold {a.fold})"
+        return Finding(str(a.path), problem, "drop one copy (it is counted twice)", "warning")
+    if a.group is not None and a.group == b.group and a.fold is None:
+        return Finding(
+            str(a.path), problem + f" (same group {a.group})", "drop one copy", "warning"
+        )
+    where = f"folds {a.fold} and {b.fold}" if a.fold is not None else "different groups"
     return Finding(
-        str(d.clip.path),
-        f"holds {how} {first.clip.id}{labels}",
-        "drop the copy (copies inflate scores and leak across splits) or give both one group",
+        str(a.path),
+        f"{problem}, in {where}: one split can test on the other's training audio",
+        "drop the copy, or give both one group and one fold",
     )
 
 

@@ -243,6 +243,12 @@ def add_parser(sub) -> None:
         help="skip `auralab check pairs` (recorded in the summary)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--vad",
+        action="store_true",
+        help="also score speech-active regions only (Silero VAD on the clean files), "
+        "written to OUT_DIR/speech_active/",
+    )
     p.set_defaults(run=run)
 
 
@@ -277,6 +283,10 @@ def run(args) -> int:
         if meta["resampled_to_16k_from"]:
             rates = ", ".join(map(str, meta["resampled_to_16k_from"]))
             print(f"note: files at {rates} Hz were resampled to 16 kHz (soxr VHQ) for scoring")
+    if getattr(args, "vad", False) and jobs:
+        from auralab.enhance.vad import evaluate_speech_regions
+
+        evaluate_speech_regions(jobs, args.out, meta)
     n_scored = len({r["file"] for r in result.rows})
     print(f"{n_scored} files scored, {len(result.failures)} failed; results in {args.out}/")
     for f, e in result.failures:

@@ -421,6 +421,13 @@ def add_parser(sub) -> None:
         "--threads", type=int, help="CPU threads for the model (default: torch's choice)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--vad",
+        action="store_true",
+        help="turn non-speech in the output down by --vad-db, with smooth transitions "
+        "(speech found by Silero VAD on the enhanced output)",
+    )
+    p.add_argument("--vad-db", type=float, default=20.0, help="non-speech attenuation, dB")
     p.set_defaults(run=run)
 
 
@@ -435,6 +442,10 @@ def run(args) -> int:
     for src, dst in tqdm(jobs, desc="enhance", unit="file", disable=args.quiet):
         try:
             done.append(_enhance_one(model, src, dst, args, device))
+            if getattr(args, "vad", False):
+                from auralab.enhance.vad import gate_file
+
+                gate_file(dst, args.vad_db)  # rewrites dst with non-speech turned down
         except AuralabError as e:
             failures.append((str(src), str(e)))
     _report(done, failures, args.out, time.perf_counter() - start)

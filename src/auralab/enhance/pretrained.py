@@ -49,11 +49,17 @@ def pretrained_path(name: str) -> Path:
     return path
 
 
-def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device="cpu") -> MaskingEnhancer:
+def load_model(
+    name_or_path: str | os.PathLike = DEFAULT_MODEL,
+    device="cpu",
+    atten_lim_db: float | None = None,
+) -> MaskingEnhancer:
     """A ready-to-run model (eval mode) from a shipped name or a checkpoint / run folder.
 
     Checkpoints from ``auralab train`` rebuild themselves from the registry name and constructor
-    arguments they hold; EMA weights are used when the checkpoint has them.
+    arguments they hold; EMA weights are used when the checkpoint has them. Inference settings
+    stored with shipped weights (``inference = {atten_lim_db = ...}``) apply unless
+    ``atten_lim_db`` overrides them (a negative value means unlimited).
     """
     path = Path(name_or_path)
     if path.is_dir():
@@ -67,11 +73,16 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device="cpu") ->
     model = build_model(ckpt["model_name"], **ckpt["model_config"])
     weights = ckpt.get("ema") or ckpt["model"]
     model.load_state_dict(weights)
+    limit = ckpt.get("inference", {}).get("atten_lim_db") if atten_lim_db is None else atten_lim_db
+    model.atten_lim_db = None if limit is None or limit < 0 else float(limit)
     return model.to(device).eval()
 
 
 def export_weights(
-    checkpoint: str | os.PathLike, out: str | os.PathLike, notes: dict | None = None
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike,
+    notes: dict | None = None,
+    inference: dict | None = None,
 ) -> str:
     """Write a slim inference checkpoint (model + config, EMA weights if any); returns sha256."""
     ckpt = load_checkpoint(checkpoint)
@@ -83,6 +94,7 @@ def export_weights(
         "config": ckpt.get("config", {}),
         "trainer_state": ckpt.get("trainer_state", {}),
         "notes": notes or {},
+        "inference": inference or {},
     }
     out = save_checkpoint(out, state)
     return hashlib.sha256(Path(out).read_bytes()).hexdigest()

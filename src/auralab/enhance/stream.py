@@ -10,7 +10,6 @@ window, the synthesis overlap-add and its window-power normalisation are done th
 import torch
 
 from auralab.enhance.models.base import MaskingEnhancer
-from auralab.enhance.models.blocks import complex_ratio_mask, magnitude_mask
 from auralab.errors import ConfigError
 
 
@@ -57,6 +56,7 @@ class StreamingEnhancer:
         self._ready = torch.zeros(0)  # finished output samples not yet returned
         self._emitted = 0  # output samples returned so far
         self._received = 0  # input samples received so far
+        self._frames = 0  # frames through the model so far
         self._state = self.model.init_state(1)
 
     @torch.no_grad()
@@ -66,19 +66,23 @@ class StreamingEnhancer:
             raise ConfigError(f"process() takes a mono (T,) chunk, got shape {tuple(chunk.shape)}")
         self._input = torch.cat([self._input, chunk.float()])
         self._received += chunk.numel()
-        while self._input.numel() >= self.n_fft:
+        self._run_frames(None)
+        return self._emit(chunk.numel())
+
+    def _run_frames(self, until: int | None) -> None:
+        # Every full window in the buffer, or (flushing) up to frame number `until`.
+        while self._input.numel() >= self.n_fft and (until is None or self._frames < until):
             self._step(self._input[: self.n_fft])
             self._input = self._input[self.hop :]
-        return self._emit(chunk.numel())
 
     def _step(self, frame: torch.Tensor) -> None:
         spec = torch.fft.rfft(frame * self.window)[None, :, None]  # (1, F, 1) complex
         raw, self._state = self.model.masker_step(spec, self._state)  # (1, 2, F, 1)
-        kind = self.model.mask_kind
-        mask = complex_ratio_mask(raw) if kind == "crm" else magnitude_mask(raw)
-        out = torch.fft.irfft((spec * mask)[0, :, 0], n=self.n_fft) * self.window  # (n_fft,)
+        masked = self.model.apply_mask(spec, raw)  # (1, F, 1) complex
+        out = torch.fft.irfft(masked[0, :, 0], n=self.n_fft) * self.window  # (n_fft,)
         self._acc += out
         self._env += self.window.square()
+        self._frames += 1
         # The first hop samples of the buffer get no more contributions: they are final.
         done = self._acc[: self.hop] / self._env[: self.hop].clamp_min(1e-11)
         start = self._acc_start
@@ -101,7 +105,17 @@ class StreamingEnhancer:
 
     @torch.no_grad()
     def flush(self) -> torch.Tensor:
-        """The last ``latency_samples`` of output, by feeding silence; then ``reset()``."""
-        out = self.process(torch.zeros(self.latency_samples))
+        """The last ``latency_samples`` of output; then ``reset()``.
+
+        Runs exactly the frames the offline STFT has (``1 + T // hop`` for ``T`` samples
+        received, the last ones on zero padding) and finishes every remaining sample with the
+        window power it got, so the tail equals offline ``model(x)`` too.
+        """
+        self._input = torch.cat([self._input, torch.zeros(self.n_fft)])
+        self._run_frames(1 + self._received // self.hop)
+        rest = self._acc / self._env.clamp_min(1e-11)
+        start = self._acc_start
+        self._ready = torch.cat([self._ready, rest[max(0, -start) : self._received - start]])
+        out = self._emit(self._received + self.latency_samples - self._emitted)
         self.reset()
         return out

@@ -8,10 +8,18 @@ from auralab.errors import ConfigError
 
 def _tasks():
     # task name -> (config class, task class); imported lazily so `auralab --help` stays fast
+    from auralab.classify.config import ClassifyConfig
+    from auralab.classify.task import ClassifyTask
     from auralab.enhance.config import EnhanceConfig
     from auralab.enhance.task import EnhanceTask
+    from auralab.eq.config import EqConfig
+    from auralab.eq.task import EqTask
 
-    return {"enhance": (EnhanceConfig, EnhanceTask)}
+    return {
+        "enhance": (EnhanceConfig, EnhanceTask),
+        "eq": (EqConfig, EqTask),
+        "classify": (ClassifyConfig, ClassifyTask),
+    }
 
 
 def add_parser(sub) -> None:

@@ -138,6 +138,12 @@ class Trainer:
     # ---- the loop -------------------------------------------------------------------------
     def fit(self) -> dict:
         """Train until ``max_steps`` or early stop; returns the final state summary."""
+        per_step = self.cfg.batch_size * self.world
+        if len(self.train_data) < per_step:
+            raise ConfigError(
+                f"the training set has {len(self.train_data)} items, fewer than one batch "
+                f"({per_step}); lower trainer.batch_size or add data"
+            )
         sampler = EpochSampler(
             len(self.train_data), self.cfg.batch_size, self.cfg.seed, self.rank, self.world
         )

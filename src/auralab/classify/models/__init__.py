@@ -7,4 +7,11 @@ from auralab.classify.models import cnn, mobilenet, resnet  # noqa: F401  (regis
 from auralab.classify.models.base import MODELS, LogMelClassifier, build_model
 from auralab.classify.models.transfer import InitReport, load_init, read_state_dict
 
-__all__ = ["MODELS", "InitReport", "LogMelClassifier", "build_model", "load_init", "read_state_dict"]
+__all__ = [
+    "MODELS",
+    "InitReport",
+    "LogMelClassifier",
+    "build_model",
+    "load_init",
+    "read_state_dict",
+]

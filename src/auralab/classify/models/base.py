@@ -32,6 +32,8 @@ class LogMelClassifier(nn.Module):
         n_mels: mel bands.
         f_min, f_max: mel band edges in Hz (``f_max`` default ``sr / 2``).
         dropout: dropout before the linear head.
+        window_s: length in seconds of the windows the model was trained on; inference cuts
+            longer signals into windows of this length (see ``auralab.classify.infer``).
     """
 
     def __init__(
@@ -44,12 +46,14 @@ class LogMelClassifier(nn.Module):
         f_min: float = 20.0,
         f_max: float | None = None,
         dropout: float = 0.2,
+        window_s: float = 2.0,
     ):
         super().__init__()
         if len(labels) < 2:
             raise ConfigError(f"a classifier needs at least 2 labels, got {list(labels)}")
         self.labels = list(labels)
         self.sr = int(sr)
+        self.window_s = float(window_s)
         self.frontend = LogMel(sr=sr, n_fft=n_fft, hop=hop, n_mels=n_mels, f_min=f_min, f_max=f_max)
         # Per-band normalisation learned from training batches: bands differ by tens of dB.
         self.norm = nn.BatchNorm1d(n_mels)
@@ -72,7 +76,9 @@ class LogMelClassifier(nn.Module):
     def features(self, wav: torch.Tensor) -> torch.Tensor:
         """``(B, T)`` waveform at ``sr`` Hz -> ``(B, n_mels, frames)`` log-mel (no gradient)."""
         if wav.dim() != 2:
-            raise ConfigError(f"model input has shape {tuple(wav.shape)}; expected (batch, samples)")
+            raise ConfigError(
+                f"model input has shape {tuple(wav.shape)}; expected (batch, samples)"
+            )
         return self.frontend.forward(wav.float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

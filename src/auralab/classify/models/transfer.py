@@ -38,7 +38,9 @@ class InitReport:
             ("in the file but not in the model, ignored", self.unexpected),
         ):
             if keys:
-                shown = ", ".join(keys[:4]) + (f", ... ({len(keys)} in all)" if len(keys) > 4 else "")
+                shown = ", ".join(keys[:4]) + (
+                    f", ... ({len(keys)} in all)" if len(keys) > 4 else ""
+                )
                 out.append(f"  {what}: {shown}")
         return out
 

@@ -11,6 +11,7 @@ import torch
 from auralab.enhance.models.base import MODELS, MaskingEnhancer
 from auralab.enhance.models.blocks import (
     FreqDecoder,
+    FreqDown,
     FreqEncoder,
     ResidualLSTM,
     along_time,
@@ -54,3 +55,42 @@ class ConvRecurrentEnhancer(MaskingEnhancer):
         skips = self.encoder(x)  # finest first; deepest (B, C, K, N)
         y = along_time(self.lstm, skips[-1])  # one LSTM over time per frequency position
         return self.decoder(y, skips, x.shape[-2])  # (B, 2, F, N)
+
+    def init_state(self, batch: int) -> list[torch.Tensor]:
+        # One cache per encoder level (its last kernel_t - 1 input frames), then LSTM (h, c).
+        caches, n_freqs = [], self.stft.n_freqs
+        like = next(self.parameters())  # the model's device and dtype
+        for layer in self.encoder.layers:
+            conv = layer[0].conv  # CausalConv2d -> its nn.Conv2d
+            caches.append(like.new_zeros(batch, conv.in_channels, n_freqs, layer[0].pad_t))
+            n_freqs = (n_freqs + 1) // 2
+        size = (1, batch * n_freqs, self.lstm.rnn.hidden_size)  # one sequence per position
+        return caches + [like.new_zeros(size), like.new_zeros(size)]
+
+    def masker_step(self, spec, state):
+        n = len(self.encoder.layers)
+        caches, (h, c) = list(state[:n]), state[n:]
+        x = compressed_features(spec)  # (B, 3, F, 1)
+        skips, y = [], x
+        for i, layer in enumerate(self.encoder.layers):
+            y, caches[i] = _down_step(layer, y, caches[i])
+            skips.append(y)
+        y, h, c = _lstm_step(self.lstm, skips[-1], h, c)
+        # The decoder's time kernel is 1: one frame in, one frame out, nothing to carry.
+        return self.decoder(y, skips, x.shape[-2]), caches + [h, c]
+
+
+def _down_step(layer: FreqDown, x: torch.Tensor, cache: torch.Tensor):
+    """One frame ``(B, C_in, F, 1)`` through a ``FreqDown`` level with its conv cache."""
+    conv, norm, act = layer  # BatchNorm (eval) and PReLU act on each frame alone
+    y, cache = conv.step(x, cache)
+    return act(norm(y)), cache
+
+
+def _lstm_step(block: ResidualLSTM, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+    """``ResidualLSTM`` over one frame ``(B, C, K, 1)``, per position, from state ``(h, c)``."""
+    b, ch, k, _ = x.shape
+    seq = x.permute(0, 2, 3, 1).reshape(b * k, 1, ch)  # as along_time lays it out
+    out, (h, c) = block.rnn(block.norm(seq), (h, c))
+    y = seq + block.proj(out)  # (B*K, 1, C)
+    return y.reshape(b, k, 1, ch).permute(0, 3, 1, 2), h, c

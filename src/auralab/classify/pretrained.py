@@ -1,0 +1,97 @@
+"""Load a classifier by shipped name or from a checkpoint file; export slim weights to ship.
+
+Shipped classifiers live inside the package (``auralab/pretrained/``), are listed in
+``classify.toml`` (kept apart from the enhancement models' ``registry.toml``) with their sha256,
+and are verified before loading: nothing is downloaded. ``AURALAB_PRETRAINED_DIR`` can point at
+another folder holding the same files.
+"""
+
+import hashlib
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from auralab.classify.models import LogMelClassifier, build_model
+from auralab.errors import AuralabError, ConfigError
+from auralab.train.checkpoint import load_checkpoint, save_checkpoint
+
+DEFAULT_MODEL = "esc10-cnn"
+
+
+def registry() -> dict:
+    """Shipped classifiers: name -> {file, sha256, card, labels, cv scores, ...}."""
+    text = (resources.files("auralab") / "pretrained" / "classify.toml").read_text()
+    return tomllib.loads(text)
+
+
+def pretrained_path(name: str) -> Path:
+    """Path of a shipped classifier's weights, checked against its sha256."""
+    entries = registry()
+    if name not in entries:
+        raise ConfigError(
+            f"no shipped classifier {name!r}; shipped: {', '.join(entries) or 'none'} "
+            "(or pass a checkpoint path)"
+        )
+    entry = entries[name]
+    folder = os.environ.get("AURALAB_PRETRAINED_DIR")
+    root = Path(folder) if folder else Path(str(resources.files("auralab") / "pretrained"))
+    path = root / entry["file"]
+    if not path.is_file():
+        raise AuralabError(f"{path}: weights of shipped classifier {name!r} are missing; reinstall")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != entry["sha256"]:
+        raise AuralabError(
+            f"{path}: sha256 {digest[:12]}… does not match classify.toml "
+            f"({entry['sha256'][:12]}…); the file is corrupt or was replaced"
+        )
+    return path
+
+
+def load_classifier(
+    name_or_path: str | os.PathLike = DEFAULT_MODEL, device="cpu"
+) -> LogMelClassifier:
+    """A ready-to-run classifier (eval mode) from a shipped name, a checkpoint or a run folder.
+
+    Checkpoints rebuild themselves from the registry name and constructor arguments they hold
+    (class labels included); EMA weights are used when the checkpoint has them.
+    """
+    path = Path(name_or_path)
+    if path.is_dir():
+        path = path / ("best.pt" if (path / "best.pt").exists() else "last.pt")
+    elif path.suffix != ".pt" and not path.exists():
+        path = pretrained_path(str(name_or_path))
+    ckpt = load_checkpoint(path)
+    for key in ("model_name", "model_config", "model"):
+        if key not in ckpt:
+            raise AuralabError(f"{path}: not an auralab classifier checkpoint (no {key!r})")
+    if "labels" not in ckpt["model_config"]:
+        raise AuralabError(f"{path}: a checkpoint of another task, not a sound classifier")
+    model = build_model(ckpt["model_name"], **ckpt["model_config"])
+    weights = ckpt.get("ema") or ckpt["model"]
+    model.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
+    )
+    return model.to(device).eval()
+
+
+def export_classifier(
+    model: LogMelClassifier, name: str, out: str | os.PathLike, notes: dict | None = None
+) -> str:
+    """Write a slim inference checkpoint (float16 weights, config, notes); returns its sha256.
+
+    Float16 halves the file; the loader casts back to float32, and the outputs move by about
+    1e-3 in probability (checked by the tests on the shipped model).
+    """
+    weights = {
+        k: (v.half() if v.is_floating_point() else v).contiguous()
+        for k, v in model.state_dict().items()
+    }
+    state = {
+        "model_name": name,
+        "model_config": model.config(),
+        "model": weights,
+        "notes": notes or {},
+    }
+    out = save_checkpoint(out, state)
+    return hashlib.sha256(Path(out).read_bytes()).hexdigest()
