@@ -127,3 +127,12 @@ def test_bad_csv_is_named(tmp_path, bad):
     (tmp_path / "t.csv").write_text(bad)
     with pytest.raises(Exception, match="t.csv"):
         read_table(tmp_path / "t.csv")
+
+
+def test_check_dataset_reports_safe_db_terms_and_ranges(capsys):
+    from auralab.cli import main
+
+    csv_path = shared_data("safe-db", "SAFEEqualiserUserData.csv")
+    assert main(["check", "dataset", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    assert "warm" in out and "high_shelf_freq" in out

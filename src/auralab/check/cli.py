@@ -100,6 +100,15 @@ def _run_pairs(args: argparse.Namespace) -> int:
 
 def _run_dataset(args: argparse.Namespace) -> int:
     from auralab.check.dataset import check_dataset
+    from auralab.eq.data import check_safe, is_safe_csv  # CLI layer: may call any task
+
+    if is_safe_csv(args.dataset):  # SAFE-DB equaliser data (semantic EQ)
+        safe = check_safe(args.dataset)
+        for line in safe.summary_lines():
+            print(line)
+        for finding in safe.findings:
+            print(_format(finding))
+        return 0 if safe.ok else 1
 
     report = check_dataset(args.dataset, workers=args.workers)
     for finding in report.findings:
