@@ -23,6 +23,7 @@ COMMANDS = {
     "export": "auralab.enhance.export",
     "stream": "auralab.enhance.stream_cli",
     "vad": "auralab.enhance.vad",
+    "report": "auralab.report.cli",
 }
 
 
