@@ -11,7 +11,7 @@ from auralab.enhance.stream import StreamingEnhancer
 from auralab.errors import ConfigError
 from tests.conftest import shared_data
 
-STREAMABLE = ["tiny", "crn"]
+STREAMABLE = ["tiny", "crn", "bsrnn"]
 
 
 @pytest.fixture(scope="module")

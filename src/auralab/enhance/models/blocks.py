@@ -225,6 +225,15 @@ class ResidualLSTM(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.proj(self.rnn(self.norm(x))[0])
 
+    def step_along_time(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        """Frames ``(B, C, K, N)`` over time per position, as ``along_time(self, x)``, from LSTM
+        state ``(h, c)`` each ``(1, B*K, hidden)``; returns ``(y, h, c)`` (unidirectional only)."""
+        b, ch, k, n = x.shape
+        seq = x.permute(0, 2, 3, 1).reshape(b * k, n, ch)
+        out, (h, c) = self.rnn(self.norm(seq), (h, c))
+        y = seq + self.proj(out)  # (B*K, N, C)
+        return y.reshape(b, k, n, ch).permute(0, 3, 1, 2), h, c
+
 
 class TransformerLayer(nn.Module):
     """Pre-norm transformer layer over ``(B', L, D)`` sequences, optionally causal along ``L``.

@@ -81,12 +81,35 @@ class BandSplitRnnEnhancer(MaskingEnhancer):
         self.heads = nn.ModuleList(band_mlp(dim, 2 * w) for w in self.widths)
 
     def masker(self, spec: torch.Tensor) -> torch.Tensor:
-        bands = compressed_features(spec).split(self.widths, dim=2)  # K x (B, 3, w, N)
-        tokens = [proj(band.flatten(1, 2).mT) for proj, band in zip(self.split, bands, strict=True)]
-        z = torch.stack(tokens, dim=1).permute(0, 3, 1, 2)  # (B, D, K, N)
+        z = self._band_split(spec)  # (B, D, K, N)
         for time_rnn, band_rnn in zip(self.time_rnns, self.band_rnns, strict=True):
             z = along_time(time_rnn, z)  # each band over time
             z = along_freq(band_rnn, z)  # the bands of each frame
+        return self._band_masks(z)
+
+    def init_state(self, batch: int) -> list[torch.Tensor]:
+        if not self.causal:
+            return super().init_state(batch)  # refuses: a bidirectional time LSTM cannot stream
+        like = next(self.parameters())
+        size = (1, batch * len(self.widths), self.time_rnns[0].rnn.hidden_size)
+        return [like.new_zeros(size) for _ in range(2 * len(self.time_rnns))]  # (h, c) per block
+
+    def masker_step(self, spec, state):
+        state = list(state)
+        z = self._band_split(spec)  # (B, D, K, 1)
+        for i, (time_rnn, band_rnn) in enumerate(zip(self.time_rnns, self.band_rnns, strict=True)):
+            z, state[2 * i], state[2 * i + 1] = time_rnn.step_along_time(
+                z, *state[2 * i : 2 * i + 2]
+            )
+            z = along_freq(band_rnn, z)
+        return self._band_masks(z), state
+
+    def _band_split(self, spec: torch.Tensor) -> torch.Tensor:
+        bands = compressed_features(spec).split(self.widths, dim=2)  # K x (B, 3, w, N)
+        tokens = [proj(band.flatten(1, 2).mT) for proj, band in zip(self.split, bands, strict=True)]
+        return torch.stack(tokens, dim=1).permute(0, 3, 1, 2)  # (B, D, K, N)
+
+    def _band_masks(self, z: torch.Tensor) -> torch.Tensor:
         z = z.permute(0, 2, 3, 1)  # (B, K, N, D)
         masks = [
             head(z[:, k]).unflatten(-1, (2, w)).permute(0, 2, 3, 1)  # (B, 2, w, N)

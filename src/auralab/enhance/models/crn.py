@@ -75,7 +75,7 @@ class ConvRecurrentEnhancer(MaskingEnhancer):
         for i, layer in enumerate(self.encoder.layers):
             y, caches[i] = _down_step(layer, y, caches[i])
             skips.append(y)
-        y, h, c = _lstm_step(self.lstm, skips[-1], h, c)
+        y, h, c = self.lstm.step_along_time(skips[-1], h, c)
         # The decoder's time kernel is 1: one frame in, one frame out, nothing to carry.
         return self.decoder(y, skips, x.shape[-2]), caches + [h, c]
 
@@ -85,12 +85,3 @@ def _down_step(layer: FreqDown, x: torch.Tensor, cache: torch.Tensor):
     conv, norm, act = layer  # BatchNorm (eval) and PReLU act on each frame alone
     y, cache = conv.step(x, cache)
     return act(norm(y)), cache
-
-
-def _lstm_step(block: ResidualLSTM, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
-    """``ResidualLSTM`` over one frame ``(B, C, K, 1)``, per position, from state ``(h, c)``."""
-    b, ch, k, _ = x.shape
-    seq = x.permute(0, 2, 3, 1).reshape(b * k, 1, ch)  # as along_time lays it out
-    out, (h, c) = block.rnn(block.norm(seq), (h, c))
-    y = seq + block.proj(out)  # (B*K, 1, C)
-    return y.reshape(b, k, 1, ch).permute(0, 3, 1, 2), h, c
