@@ -53,7 +53,7 @@ def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
     data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the weights
     bad.write_bytes(bytes(data))
     monkeypatch.setenv("AURALAB_PRETRAINED_DIR", str(tmp_path))
-    with pytest.raises(AuralabError, match=r"sha256 .* does not match the registry"):
+    with pytest.raises(AuralabError, match=r"sha256 .* does not match registry.toml"):
         load_model(name)
 
 

@@ -7,7 +7,6 @@ in a separate environment; that script documents the conventions and tolerances.
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,23 +15,12 @@ import scipy.signal
 import soundfile as sf
 
 from auralab.metrics.composite import _trimmed_mean, composite, llr, ssnr, wss
+from tests.conftest import shared_data
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = json.loads((REPO / "tests" / "data" / "reference-metrics.json").read_text())
 TOL = REFERENCE["tolerances"]
 METRICS = {"ssnr": ssnr, "llr": llr, "wss": wss}
-
-
-def shared_data(*parts: str) -> Path:
-    """Path inside the shared data folder; skips when absent, fails if AURALAB_REQUIRE_SHARED=1."""
-    root = Path(os.environ.get("AURALAB_SHARED_DATA", REPO.parent / "shared" / "data"))
-    path = root.joinpath(*parts)
-    if not path.exists():
-        reason = f"shared data not found at {path} (set AURALAB_SHARED_DATA)"
-        if os.environ.get("AURALAB_REQUIRE_SHARED") == "1":
-            pytest.fail(reason + " and AURALAB_REQUIRE_SHARED=1")
-        pytest.skip(reason)
-    return path
 
 
 def _read(path: Path) -> np.ndarray:

@@ -8,12 +8,11 @@ another folder holding the same files.
 
 import hashlib
 import os
-import tomllib
-from importlib import resources
 from pathlib import Path
 
 from auralab.classify.models import LogMelClassifier, build_model
-from auralab.errors import AuralabError, ConfigError
+from auralab.errors import AuralabError
+from auralab.pretrained import read_registry, verified_path
 from auralab.train.checkpoint import load_checkpoint, save_checkpoint
 
 DEFAULT_MODEL = "esc10-cnn"
@@ -21,31 +20,12 @@ DEFAULT_MODEL = "esc10-cnn"
 
 def registry() -> dict:
     """Shipped classifiers: name -> {file, sha256, card, labels, cv scores, ...}."""
-    text = (resources.files("auralab") / "pretrained" / "classify.toml").read_text()
-    return tomllib.loads(text)
+    return read_registry("classify.toml")
 
 
 def pretrained_path(name: str) -> Path:
     """Path of a shipped classifier's weights, checked against its sha256."""
-    entries = registry()
-    if name not in entries:
-        raise ConfigError(
-            f"no shipped classifier {name!r}; shipped: {', '.join(entries) or 'none'} "
-            "(or pass a checkpoint path)"
-        )
-    entry = entries[name]
-    folder = os.environ.get("AURALAB_PRETRAINED_DIR")
-    root = Path(folder) if folder else Path(str(resources.files("auralab") / "pretrained"))
-    path = root / entry["file"]
-    if not path.is_file():
-        raise AuralabError(f"{path}: weights of shipped classifier {name!r} are missing; reinstall")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != entry["sha256"]:
-        raise AuralabError(
-            f"{path}: sha256 {digest[:12]}… does not match classify.toml "
-            f"({entry['sha256'][:12]}…); the file is corrupt or was replaced"
-        )
-    return path
+    return verified_path("classify.toml", name, "classifier")
 
 
 def load_classifier(

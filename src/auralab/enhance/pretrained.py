@@ -7,12 +7,11 @@ Shipped weights live inside the package (``auralab/pretrained/``), are listed in
 
 import hashlib
 import os
-import tomllib
-from importlib import resources
 from pathlib import Path
 
 from auralab.enhance.models import MaskingEnhancer, build_model
-from auralab.errors import AuralabError, ConfigError
+from auralab.errors import AuralabError
+from auralab.pretrained import read_registry, verified_path
 from auralab.train.checkpoint import load_checkpoint, save_checkpoint
 
 DEFAULT_MODEL = "tiny"
@@ -20,33 +19,12 @@ DEFAULT_MODEL = "tiny"
 
 def registry() -> dict:
     """The shipped-model registry: name -> {file, sha256, card, scores, ...}."""
-    text = (resources.files("auralab") / "pretrained" / "registry.toml").read_text()
-    return tomllib.loads(text)
+    return read_registry("registry.toml")
 
 
 def pretrained_path(name: str) -> Path:
     """Path of a shipped model's weights, checked against its sha256."""
-    entries = registry()
-    if name not in entries:
-        raise ConfigError(
-            f"no shipped model {name!r}; shipped: {', '.join(entries) or 'none'} "
-            "(or pass a checkpoint path)"
-        )
-    entry = entries[name]
-    folder = os.environ.get("AURALAB_PRETRAINED_DIR")
-    root = Path(folder) if folder else Path(str(resources.files("auralab") / "pretrained"))
-    path = root / entry["file"]
-    if not path.is_file():
-        raise AuralabError(
-            f"{path}: weights of shipped model {name!r} are missing; reinstall auralab"
-        )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != entry["sha256"]:
-        raise AuralabError(
-            f"{path}: sha256 {digest[:12]}… does not match the registry "
-            f"({entry['sha256'][:12]}…); the file is corrupt or was replaced"
-        )
-    return path
+    return verified_path("registry.toml", name, "model")
 
 
 def load_model(

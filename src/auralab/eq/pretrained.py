@@ -7,12 +7,11 @@ can point at another folder holding the same files.
 
 import hashlib
 import os
-import tomllib
-from importlib import resources
 from pathlib import Path
 
 from auralab.eq.models import EqModel, build_model
-from auralab.errors import AuralabError, ConfigError
+from auralab.errors import AuralabError
+from auralab.pretrained import read_registry, verified_path
 from auralab.train.checkpoint import load_checkpoint, save_checkpoint
 
 DEFAULT_MODEL = "eq-default"
@@ -20,31 +19,12 @@ DEFAULT_MODEL = "eq-default"
 
 def registry() -> dict:
     """The shipped EQ models: name -> {file, sha256, card, scores, ...}."""
-    return tomllib.loads((resources.files("auralab") / "pretrained" / "eq.toml").read_text())
+    return read_registry("eq.toml")
 
 
 def pretrained_path(name: str) -> Path:
     """Path of a shipped model's weights, checked against its sha256."""
-    entries = registry()
-    if name not in entries:
-        raise ConfigError(
-            f"no shipped EQ model {name!r}; shipped: {', '.join(entries) or 'none'} "
-            "(or pass a checkpoint path)"
-        )
-    folder = os.environ.get("AURALAB_PRETRAINED_DIR")
-    root = Path(folder) if folder else Path(str(resources.files("auralab") / "pretrained"))
-    path = root / entries[name]["file"]
-    if not path.is_file():
-        raise AuralabError(
-            f"{path}: weights of shipped model {name!r} are missing; reinstall auralab"
-        )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != entries[name]["sha256"]:
-        raise AuralabError(
-            f"{path}: sha256 {digest[:12]}… does not match eq.toml "
-            f"({entries[name]['sha256'][:12]}…); the file is corrupt or was replaced"
-        )
-    return path
+    return verified_path("eq.toml", name, "EQ model")
 
 
 def load_checkpoint_of(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> tuple[dict, Path]:
