@@ -22,20 +22,7 @@ from auralab.errors import AuralabError, ConfigError
 from auralab.train.checkpoint import save_checkpoint
 from tests.conftest import REPO, shared_data
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small models on a busy 2-core machine: a second intra-op thread mostly waits.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    torch.manual_seed(0)
-    return build_model("tiny").eval()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

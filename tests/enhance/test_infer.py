@@ -11,10 +11,12 @@ from torch import nn
 from auralab.audio import load
 from auralab.cli import main
 from auralab.enhance.infer import chunk_sizes, enhance_file, enhance_waveform
-from auralab.enhance.models import MaskingEnhancer, build_model
+from auralab.enhance.models import MaskingEnhancer
 from auralab.errors import AudioError, ConfigError
 from auralab.train.checkpoint import save_checkpoint
 from tests.conftest import REPO, shared_data
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Identity(MaskingEnhancer):
@@ -34,21 +36,6 @@ class ConvMask(MaskingEnhancer):
     def masker(self, spec):
         x = torch.stack([spec.real, spec.imag], 1)  # (B, 2, F, N)
         return self.conv(x.abs().add(1e-3).log())
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small models on a busy 2-core machine: a second intra-op thread mostly waits (10x slower).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    torch.manual_seed(0)
-    return build_model("tiny").eval()
 
 
 @pytest.fixture(scope="module")

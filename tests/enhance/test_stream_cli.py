@@ -10,24 +10,11 @@ from auralab.audio import load
 from auralab.cli import main
 from auralab.enhance.evaluate import example_dirs
 from auralab.enhance.export import export_onnx
-from auralab.enhance.models import build_model
 from auralab.enhance.onnx_runtime import OnnxStreamingEnhancer
 from auralab.enhance.stream_cli import simulate_stream
 from auralab.train.checkpoint import save_checkpoint
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    torch.manual_seed(0)
-    return build_model("tiny").eval()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
