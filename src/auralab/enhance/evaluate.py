@@ -198,27 +198,31 @@ def _jsonable(x):
 
 
 def format_table(summary: dict, metrics=TABLE_METRICS) -> str:
-    """A fixed-width table: mean ± 95 % CI half-width per system, and the paired delta."""
+    """A table: mean ± 95 % CI half-width per system, and the paired delta with its CI."""
     systems = list(summary["systems"])
-    head = f"{'metric':<12}" + "".join(f"{s:>20}" for s in systems)
-    if summary.get("delta_vs_noisy"):
-        head += f"{'delta [95% CI]':>26}"
-    lines = [head, "-" * len(head)]
-    lines.insert(0, "mean ± 95 % CI half-width over files")
+    has_delta = bool(summary.get("delta_vs_noisy"))
+    rows = [["metric", *systems] + (["delta [95% CI]"] if has_delta else [])]
     for m in metrics:
-        line = f"{SPEECH_METRICS[m]:<12}"
+        row = [SPEECH_METRICS[m]]
         for s in systems:
             st = summary["systems"][s][m]
             half = (st["ci95"][1] - st["ci95"][0]) / 2
-            line += (
-                f"{st['mean']:>12.3f} ± {half:<5.3f}"
-                if math.isfinite(half)
-                else f"{st['mean']:>20.3f}"
+            row.append(
+                f"{st['mean']:.3f} ± {half:.3f}" if math.isfinite(half) else f"{st['mean']:.3f}"
             )
-        if summary.get("delta_vs_noisy"):
+        if has_delta:
             d = summary["delta_vs_noisy"][m]
-            line += f"{d['mean']:>+10.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
-        lines.append(line)
+            row.append(f"{d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
+        rows.append(row)
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = ["mean ± 95 % CI half-width over files"]
+    for k, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [
+            v.rjust(w) for v, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells))
+        if k == 0:
+            lines.append("-" * len(lines[-1]))
     return "\n".join(lines)
 
 
