@@ -12,8 +12,8 @@ from pathlib import Path
 
 from auralab.classify.models import LogMelClassifier, build_model
 from auralab.errors import AuralabError
-from auralab.pretrained import read_registry, verified_path
-from auralab.train.checkpoint import load_checkpoint, save_checkpoint
+from auralab.pretrained import read_registry, resolve_checkpoint, verified_path
+from auralab.train.checkpoint import save_checkpoint
 
 DEFAULT_MODEL = "esc10-cnn"
 
@@ -36,15 +36,7 @@ def load_classifier(
     Checkpoints rebuild themselves from the registry name and constructor arguments they hold
     (class labels included); EMA weights are used when the checkpoint has them.
     """
-    path = Path(name_or_path)
-    if path.is_dir():
-        path = path / ("best.pt" if (path / "best.pt").exists() else "last.pt")
-    elif path.suffix != ".pt" and not path.exists():
-        path = pretrained_path(str(name_or_path))
-    ckpt = load_checkpoint(path)
-    for key in ("model_name", "model_config", "model"):
-        if key not in ckpt:
-            raise AuralabError(f"{path}: not an auralab classifier checkpoint (no {key!r})")
+    ckpt, path = resolve_checkpoint(name_or_path, "classify.toml", "classifier")
     if "labels" not in ckpt["model_config"]:
         raise AuralabError(f"{path}: a checkpoint of another task, not a sound classifier")
     model = build_model(ckpt["model_name"], **ckpt["model_config"])

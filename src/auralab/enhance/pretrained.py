@@ -10,8 +10,7 @@ import os
 from pathlib import Path
 
 from auralab.enhance.models import MaskingEnhancer, build_model
-from auralab.errors import AuralabError
-from auralab.pretrained import read_registry, verified_path
+from auralab.pretrained import read_registry, resolve_checkpoint, verified_path
 from auralab.train.checkpoint import load_checkpoint, save_checkpoint
 
 DEFAULT_MODEL = "tiny"
@@ -39,15 +38,7 @@ def load_model(
     stored with shipped weights (``inference = {atten_lim_db = ...}``) apply unless
     ``atten_lim_db`` overrides them (a negative value means unlimited).
     """
-    path = Path(name_or_path)
-    if path.is_dir():
-        path = path / "best.pt"
-    if not path.suffix == ".pt" and not path.exists():
-        path = pretrained_path(str(name_or_path))
-    ckpt = load_checkpoint(path)
-    for key in ("model_name", "model_config", "model"):
-        if key not in ckpt:
-            raise AuralabError(f"{path}: not an auralab model checkpoint (no {key!r})")
+    ckpt, _ = resolve_checkpoint(name_or_path, "registry.toml", "model")
     model = build_model(ckpt["model_name"], **ckpt["model_config"])
     weights = ckpt.get("ema") or ckpt["model"]
     model.load_state_dict(weights)

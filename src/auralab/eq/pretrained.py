@@ -11,8 +11,8 @@ from pathlib import Path
 
 from auralab.eq.models import EqModel, build_model
 from auralab.errors import AuralabError
-from auralab.pretrained import read_registry, verified_path
-from auralab.train.checkpoint import load_checkpoint, save_checkpoint
+from auralab.pretrained import read_registry, resolve_checkpoint, verified_path
+from auralab.train.checkpoint import save_checkpoint
 
 DEFAULT_MODEL = "eq-default"
 
@@ -29,15 +29,7 @@ def pretrained_path(name: str) -> Path:
 
 def load_checkpoint_of(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> tuple[dict, Path]:
     """The checkpoint dict of a shipped name, a ``.pt`` file or a run folder (its best.pt)."""
-    path = Path(name_or_path)
-    if path.is_dir():
-        path = path / "best.pt"
-    elif path.suffix != ".pt" and not path.exists():
-        path = pretrained_path(str(name_or_path))
-    ckpt = load_checkpoint(path)
-    for key in ("model_name", "model_config", "model"):
-        if key not in ckpt:
-            raise AuralabError(f"{path}: not an auralab model checkpoint (no {key!r})")
+    ckpt, path = resolve_checkpoint(name_or_path, "eq.toml", "EQ model")
     if "terms" not in ckpt["model_config"]:
         raise AuralabError(f"{path}: not a semantic-EQ checkpoint (its model has no terms)")
     return ckpt, path

@@ -45,3 +45,29 @@ def verified_path(registry_file: str, name: str, kind: str = "model") -> Path:
             "the file is corrupt or was replaced"
         )
     return path
+
+
+def resolve_checkpoint(
+    name_or_path: str | os.PathLike, registry_file: str, kind: str = "model"
+) -> tuple[dict, Path]:
+    """Load the checkpoint behind a shipped name, a ``.pt`` file or a run folder.
+
+    A run folder gives its ``best.pt`` (``last.pt`` when there is no best yet); a name that is
+    no file is looked up in ``registry_file`` and verified. The checkpoint must hold
+    ``model_name``, ``model_config`` and ``model`` (what rebuilds it).
+
+    Returns:
+        ``(checkpoint dict, path it was read from)``.
+    """
+    from auralab.train.checkpoint import load_checkpoint  # torch only when a model is loaded
+
+    path = Path(name_or_path)
+    if path.is_dir():
+        path = path / ("best.pt" if (path / "best.pt").exists() else "last.pt")
+    elif path.suffix != ".pt" and not path.exists():
+        path = verified_path(registry_file, str(name_or_path), kind)
+    ckpt = load_checkpoint(path)
+    for key in ("model_name", "model_config", "model"):
+        if key not in ckpt:
+            raise AuralabError(f"{path}: not an auralab {kind} checkpoint (no {key!r})")
+    return ckpt, path

@@ -7,6 +7,7 @@ constructor arguments (class labels included) are recorded, so a checkpoint hold
 name and ``config()`` rebuilds the model on its own.
 """
 
+import abc
 import inspect
 
 import torch
@@ -19,7 +20,7 @@ from auralab.registry import Registry
 MODELS = Registry("classify model")
 
 
-class LogMelClassifier(nn.Module):
+class LogMelClassifier(nn.Module, metaclass=abc.ABCMeta):
     """Base class: ``forward(wav (B, T) at sr Hz) -> logits (B, n_classes)``.
 
     ``forward`` also takes log-mel ``(B, n_mels, frames)`` from ``features``, which is how
@@ -68,9 +69,12 @@ class LogMelClassifier(nn.Module):
         """Called by a subclass once its body is built: adds the ``(D -> n_classes)`` head."""
         self.head = nn.Linear(dim, len(self.labels))
 
+    @abc.abstractmethod
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 1, n_mels, frames)`` normalised log-mel -> ``(B, D)`` clip embedding."""
-        raise NotImplementedError(f"{type(self).__name__} must implement embed()")
+        """``(B, 1, n_mels, frames)`` normalised log-mel -> ``(B, D)`` clip embedding.
+
+        Abstract: a model class without it cannot be instantiated.
+        """
 
     @torch.no_grad()
     def features(self, wav: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ to raw mask logits. Encoding, mask bounding and the exact inverse live here once
 is its masker and nothing else (asteroid's encoder/masker/decoder split).
 """
 
+import abc
 import inspect
 
 import torch
@@ -19,7 +20,7 @@ MODELS = Registry("enhance model")
 MASKS = ("crm", "mag")
 
 
-class MaskingEnhancer(nn.Module):
+class MaskingEnhancer(nn.Module, metaclass=abc.ABCMeta):
     """Base class: ``forward(noisy (B, T)) -> enhanced (B, T)`` at ``sr`` Hz.
 
     Args:
@@ -49,9 +50,12 @@ class MaskingEnhancer(nn.Module):
         super().__init_subclass__(**kwargs)
         cls.__init__ = _recording_init(cls.__init__)
 
+    @abc.abstractmethod
     def masker(self, spec: torch.Tensor) -> torch.Tensor:
-        """``(B, F, N)`` complex spectrogram -> ``(B, 2, F, N)`` raw mask (real, imag)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement masker()")
+        """``(B, F, N)`` complex spectrogram -> ``(B, 2, F, N)`` raw mask (real, imag).
+
+        Abstract: a model class without it cannot be instantiated.
+        """
 
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
         if noisy.dim() != 2:
