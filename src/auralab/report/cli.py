@@ -10,10 +10,11 @@ Each folder is recognised by the files the commands that made it leave behind:
 
 import json
 import math
+import tomllib
 from pathlib import Path
 
 from auralab.atomic import atomic_write_bytes, atomic_write_text
-from auralab.errors import DataError
+from auralab.errors import AuralabError, DataError
 from auralab.report.latex import to_latex
 from auralab.report.render import Section, Table, to_html, to_markdown
 
@@ -44,11 +45,15 @@ class _Assets:
         self.out, self.used = out, set()
 
     def add(self, png: Path, prefix: str) -> str:
-        name = f"{prefix}-{png.name}"
+        return self.write(png.read_bytes(), png.name, prefix)
+
+    def write(self, data: bytes, filename: str, prefix: str) -> str:
+        """Write a figure made by the report itself (e.g. ``attention.png``)."""
+        name = f"{prefix}-{filename}"
         while name in self.used:
-            name = f"{prefix}-{len(self.used)}-{png.name}"
+            name = f"{prefix}-{len(self.used)}-{filename}"
         self.used.add(name)
-        atomic_write_bytes(self.out / "assets" / name, png.read_bytes())
+        atomic_write_bytes(self.out / "assets" / name, data)
         return f"assets/{name}"
 
 
@@ -101,7 +106,40 @@ def train_section(folder: Path, assets: _Assets, prefix: str) -> Section:
         s.tables.append(Table(f"{folder.name}: validation metrics", header, rows))
     if (folder / "training_curves.png").is_file():
         s.figures.append(("training curves", assets.add(folder / "training_curves.png", prefix)))
+    _attention(folder, s, assets, prefix)
     return s
+
+
+def _attention(folder: Path, s: Section, assets: _Assets, prefix: str) -> None:
+    """Attention maps of an enhancement run's checkpoint on the bundled example clip.
+
+    Only for ``task = "enhance"`` runs with a checkpoint and a model that has attention
+    (``cnn_transformer``, ``dpt``); any other run gets no attention figure.
+    """
+    has_checkpoint = (folder / "best.pt").is_file() or (folder / "last.pt").is_file()
+    if _task(folder) != "enhance" or not has_checkpoint:
+        return
+    from auralab.report.attention import example_attention
+    from auralab.report.plots import attention_figure, png_bytes
+
+    try:
+        maps, what = example_attention(folder)
+    except AuralabError as e:  # a broken checkpoint costs the figure, not the report
+        s.notes.append(f"attention maps not drawn: {e}")
+        return
+    if not maps:
+        return
+    src = assets.write(png_bytes(attention_figure(maps)), "attention.png", prefix)
+    s.figures.append((f"attention maps (rows: layers, columns: heads) of {what}", src))
+    shown = dict.fromkeys(f"{m.axis} attention within {m.where}" for m in maps)
+    s.notes.append(f"attention maps: {', '.join(shown)} (the clip's loudest band and frame).")
+
+
+def _task(folder: Path) -> str | None:
+    try:
+        return tomllib.loads((folder / "config.toml").read_text()).get("task")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
 
 
 def _read_jsonl(path: Path) -> list[dict]:

@@ -1,4 +1,6 @@
-"""Figures people would rather see than numbers: spectrograms (more to come)."""
+"""Figures people would rather see than numbers: spectrograms, attention maps."""
+
+import io
 
 import matplotlib
 
@@ -36,3 +38,48 @@ def spectrogram_figure(signals: dict[str, torch.Tensor], sr: int, n_fft: int = 5
     axes[-1, 0].set_xlabel("seconds")
     fig.tight_layout()
     return fig
+
+
+def attention_figure(maps: list):
+    """Attention maps as a grid: one row per layer, one column per head.
+
+    Args:
+        maps: ``AttentionMap`` list from ``auralab.report.attention.attention_maps``. Each panel
+            shows ``weights[head]`` with queries up and keys across, in seconds (time attention)
+            or kHz (frequency attention); colour runs from 0 to the panel's 99th percentile weight
+            (brighter weights saturate).
+    """
+    n_heads = max(m.weights.shape[0] for m in maps)
+    fig, axes = plt.subplots(
+        len(maps), n_heads, figsize=(2.4 * n_heads + 0.8, 2.4 * len(maps)), squeeze=False
+    )
+    for row, m in zip(axes, maps, strict=True):
+        span = (-m.step / 2, (m.weights.shape[-1] - 0.5) * m.step)  # positions centred at i*step
+        for head, ax in enumerate(row):
+            if head >= m.weights.shape[0]:
+                ax.axis("off")
+                continue
+            w = m.weights[head].detach().float().cpu()
+            ax.imshow(
+                w.numpy(),
+                origin="lower",
+                aspect="auto",
+                vmin=0.0,
+                vmax=float(w.quantile(0.99)),  # causal maps: row 0 is 1.0 and would hide the rest
+                extent=(*span, *span),
+                cmap="magma",
+            )
+            ax.set_title(f"{m.layer}, head {head + 1}", fontsize=8)
+            ax.set_xlabel(f"key ({m.unit})", fontsize=7)
+            ax.tick_params(labelsize=7)
+        row[0].set_ylabel(f"{m.axis}: {m.where}\nquery ({m.unit})", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def png_bytes(fig, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes (to write atomically); closes it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()

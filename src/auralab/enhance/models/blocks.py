@@ -261,15 +261,28 @@ class TransformerLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, length, d = x.shape
+        weights, v = self._attend(x)
+        y = (weights @ v).transpose(1, 2).reshape(b, length, d)  # (B', L, D)
+        x = x + self.attn_out(y)
+        return x + self.ff(x)
+
+    def attention_weights(self, x: torch.Tensor) -> torch.Tensor:
+        """The softmax weights ``forward`` uses on ``x (B', L, D)``: ``(B', H, query L, key L)``.
+
+        Computed by the same code as ``forward`` (each row sums to 1; with ``causal`` the
+        weights on later positions are 0), so ``auralab.report.attention`` can draw them.
+        """
+        return self._attend(x)[0]
+
+    def _attend(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, length, d = x.shape
         qkv = self.qkv(self.attn_norm(x)).reshape(b, length, 3, self.heads, d // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B', H, L, D/H)
         scores = q @ k.transpose(-2, -1) * (d // self.heads) ** -0.5  # (B', H, L, L)
         if self.causal:  # position l may only look at positions <= l
             future = torch.ones(length, length, dtype=torch.bool, device=x.device).triu(1)
             scores = scores.masked_fill(future, float("-inf"))
-        y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, length, d)  # (B', L, D)
-        x = x + self.attn_out(y)
-        return x + self.ff(x)
+        return scores.softmax(-1), v
 
 
 class FreqDown(nn.Sequential):
