@@ -25,3 +25,12 @@ def test_ci_runs_the_readme_commands_verbatim():
     for command in readme_commands():
         assert command in ci, f".ci/run does not run the README command: {command}"
     assert any("AURALAB_REQUIRE_SHARED=1" in line for line in ci)
+
+
+def test_ci_installs_the_system_packages_the_readme_names():
+    text = (REPO / "README.md").read_text()
+    found = re.search(r"System package[^`]*`([^`]+)`", text)
+    assert found, "README must name the system package command for the browser test"
+    ci = (REPO / ".ci" / "run").read_text()
+    assert found.group(1) in ci, f".ci/run does not run: {found.group(1)}"
+    assert "AURALAB_REQUIRE_BROWSER=1" in ci

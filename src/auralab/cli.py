@@ -24,6 +24,7 @@ COMMANDS = {
     "stream": "auralab.enhance.stream_cli",
     "vad": "auralab.enhance.vad",
     "report": "auralab.report.cli",
+    "demo": "auralab.demo.cli",
 }
 
 

@@ -46,7 +46,18 @@ def interpolate(
     """Settings ``(steps, 13)`` from term ``a`` to term ``b``, moving latent and term together."""
     if steps < 2:
         raise ConfigError(f"--steps {steps}: an interpolation needs at least 2 steps")
-    t = torch.linspace(0, 1, steps)
+    return settings_between(model, a, b, torch.linspace(0, 1, steps), strength)
+
+
+@torch.no_grad()
+def settings_between(
+    model: EqModel, a: str, b: str, t: torch.Tensor, strength: float = 1.0
+) -> torch.Tensor:
+    """Settings ``(S, 13)`` (physical, float64) at positions ``t (S,)`` in [0, 1] from term ``a``
+    (t=0) to term ``b`` (t=1), moving latent and term together."""
+    t = torch.as_tensor(t, dtype=torch.float32).reshape(-1)
+    if not bool(((t >= 0) & (t <= 1)).all()):
+        raise ConfigError(f"interpolation positions {t.tolist()} must lie in 0..1")
     unit = scale_gains(model.generate(model.mix(a, b, t)), _check_strength(strength))
     return denormalise(unit.double())
 
