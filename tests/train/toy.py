@@ -83,8 +83,10 @@ class ToyTask:
         return loss, {"mse": float(loss.detach())}
 
     def validate(self, model, data):
+        device = next(model.parameters()).device
         errs = [
-            float((model(data[i]["x"]) - data[i]["y"]).square().mean()) for i in range(len(data))
+            float((model(data[i]["x"].to(device)) - data[i]["y"].to(device)).square().mean())
+            for i in range(len(data))
         ]
         return {"loss": sum(errs) / len(errs)}
 

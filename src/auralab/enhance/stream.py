@@ -32,6 +32,12 @@ class StreamingEnhancer:
                 f"{type(model).__name__} is not causal, so it cannot stream: its output depends on "
                 "future input. Use a causal model (e.g. tiny) or offline `auralab enhance`"
             )
+        device = next(model.parameters()).device
+        if device.type != "cpu":
+            raise ConfigError(
+                f"streaming runs frame by frame on the CPU, but the model is on {device}; "
+                "call model.cpu() first (one frame is too little work for a GPU)"
+            )
         stft = model.stft
         if not stft.center or (stft.win_length or stft.n_fft) != stft.n_fft:
             raise ConfigError("streaming needs an Stft with center=True and win_length == n_fft")

@@ -63,12 +63,14 @@ class EqTask:
         First refits the term latent centres on all training settings, so the checkpoint saved
         after this validation generates from exact centres.
         """
-        model.fit_term_stats(self.train_set.params, self.train_set.terms)
-        recon = model(data.params, data.terms)["recon"]
-        target = response_db(data.params, self.loss.freqs)  # (N, F)
-        generated = response_db(model.generate(model.one_hot(data.terms)), self.loss.freqs)
+        device = next(model.parameters()).device
+        model.fit_term_stats(self.train_set.params.to(device), self.train_set.terms.to(device))
+        params, terms = data.params.to(device), data.terms.to(device)
+        recon = model(params, terms)["recon"]
+        target = response_db(params, self.loss.freqs)  # (N, F)
+        generated = response_db(model.generate(model.one_hot(terms)), self.loss.freqs)
         metrics = {
-            "param_mae": float((recon - data.params).abs().mean()),
+            "param_mae": float((recon - params).abs().mean()),
             "response_db": float((response_db(recon, self.loss.freqs) - target).abs().mean()),
             "gen_response_db": float((generated - target).abs().mean()),
         }

@@ -313,14 +313,16 @@ class Trainer:
                 "config": to_dict(self.config),
                 "model": _cpu_state(self.model),
                 "ema": _cpu_state(self.ema) if self.ema is not None else None,
-                "optimizer": self.optimizer.state_dict(),
+                "optimizer": _to_cpu(self.optimizer.state_dict()),
                 "trainer_state": dict(self.state),
                 "rng": rng_state(),
             },
         )
 
     def _resume(self) -> None:
-        ckpt = load_checkpoint(self.run_dir / "last.pt", map_location=self.device)
+        # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the
+        # parameters' device.
+        ckpt = load_checkpoint(self.run_dir / "last.pt", map_location="cpu")
         self.model.load_state_dict(ckpt["model"])
         if self.ema is not None and ckpt.get("ema") is not None:
             self.ema.load_state_dict(ckpt["ema"])
@@ -373,6 +375,17 @@ def _seed_everything(seed: int, deterministic: bool) -> None:
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def _to_cpu(x):
+    """Tensors anywhere in nested dicts/lists moved to the CPU (checkpoints load anywhere)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu()
+    if isinstance(x, dict):
+        return {k: _to_cpu(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return type(x)(_to_cpu(v) for v in x)
+    return x
 
 
 def _to_device(batch, device):

@@ -68,6 +68,7 @@ class MaskingEnhancer(nn.Module, metaclass=abc.ABCMeta):
 
     def apply_mask(self, spec: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         """Bound the raw mask ``(B, 2, F, N)``, apply the attenuation limit, mask ``spec``."""
+        raw = raw.float()  # under bf16 autocast the logits are bf16; complex needs float32
         mask = complex_ratio_mask(raw) if self.mask_kind == "crm" else magnitude_mask(raw)
         if self.atten_lim_db is not None:
             floor = 10.0 ** (-self.atten_lim_db / 20.0)

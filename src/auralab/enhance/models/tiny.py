@@ -73,7 +73,8 @@ class TinyEnhancer(MaskingEnhancer):
 
     def init_state(self, batch: int) -> list[torch.Tensor]:
         with torch.no_grad():  # the encoder's band count, found by running one silent frame
-            probe = self.enc_down(self.enc_in(torch.zeros(batch, 3, self.bands.merge.shape[0], 1)))
+            silent = self.bands.merge.new_zeros(batch, 3, self.bands.merge.shape[0], 1)
+            probe = self.enc_down(self.enc_in(silent))
         _, c, k, _ = probe.shape
         blocks = [*self.enc_blocks, *self.dec_blocks]
         caches = [probe.new_zeros(batch, c, k, blk.depthwise.pad_t) for blk in blocks]
