@@ -91,6 +91,37 @@ def test_meta_json_describes_the_graph(tiny, exported):
     assert meta["parity"]["max_abs"] <= PARITY_TOL
 
 
+def test_one_call_with_many_frames_equals_one_call_per_frame(exported, speech_10s):
+    stream = OnnxStreamingEnhancer(exported)
+    n_fft, hop = stream.n_fft, stream.hop
+    frames = np.stack([speech_10s[i : i + n_fft] for i in range(0, 40 * hop, hop)])  # (40, n_fft)
+    re, im = stream._analyse(frames)
+    state = stream._state
+    at_once = stream.session.run(None, stream._feed(re, im))
+    masks = []
+    for k in range(len(frames)):
+        stream._state = state if k == 0 else stream._state
+        mask_re, _, *stream._state = stream.session.run(
+            None, stream._feed(re[k : k + 1], im[k : k + 1])
+        )
+        masks.append(mask_re)
+    assert at_once[0].shape == (1, re.shape[1], 40)
+    assert np.abs(np.concatenate(masks, axis=-1) - at_once[0]).max() <= 1e-5
+    for final, stepped in zip(at_once[2:], stream._state, strict=True):
+        assert np.abs(final - stepped).max() <= 1e-5
+    stream.reset()
+
+
+def test_an_export_of_another_format_version_is_refused(exported, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(exported, copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["format_version"] = 1
+    (copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(AuralabError, match="format version 1, this auralab reads version 2"):
+        OnnxStreamingEnhancer(copy)
+
+
 def test_a_changed_graph_is_refused(exported, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(exported, copy)

@@ -46,6 +46,23 @@ def test_streaming_equals_offline_on_real_speech(name, speech_10s):
     assert (out[latency:] - offline).abs().max() <= 1e-5
 
 
+@pytest.mark.parametrize("name", STREAMABLE)
+def test_masker_step_over_blocks_of_any_size_equals_masker(name, speech_10s):
+    torch.manual_seed(0)
+    model = build_model(name).eval()
+    spec = model.stft.forward(speech_10s[None, : 3 * 16000])  # (1, F, N) complex
+    rng, raws, i = random.Random(1), [], 0
+    with torch.no_grad():
+        offline = model.masker(spec)
+        state = model.init_state(1)
+        while i < spec.shape[-1]:
+            n = rng.choice([1, 2, 3, 9, 40])
+            raw, state = model.masker_step(spec[..., i : i + n], state)
+            raws.append(raw)
+            i += n
+    assert (torch.cat(raws, dim=-1) - offline).abs().max() <= 1e-5
+
+
 def test_latency_is_one_window_and_under_15_ms_for_tiny():
     model = build_model("tiny")
     s = StreamingEnhancer(model)

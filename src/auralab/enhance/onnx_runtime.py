@@ -21,6 +21,7 @@ META = "meta.json"
 FP32 = "model.onnx"
 INT8 = "model.int8.onnx"
 FORMAT = "auralab-onnx-frame-step"
+FORMAT_VERSION = 2  # 2: the graph takes any number of frames per call (1: exactly one)
 
 
 def read_meta(path: str | Path) -> tuple[dict, Path]:
@@ -38,6 +39,11 @@ def read_meta(path: str | Path) -> tuple[dict, Path]:
     meta = json.loads(meta_file.read_text())
     if meta.get("format") != FORMAT:
         raise AuralabError(f"{meta_file}: not an auralab ONNX export (format {meta.get('format')})")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise AuralabError(
+            f"{meta_file}: export format version {meta.get('format_version')}, this auralab "
+            f"reads version {FORMAT_VERSION}; export the model again with `auralab export`"
+        )
     entry = meta["files"].get(onnx_file.name)
     if entry is None or not onnx_file.is_file():
         raise AuralabError(
@@ -79,16 +85,17 @@ def apply_mask(
     """Bounded mask from raw logits applied to one frame; numpy twin of ``apply_mask`` in torch.
 
     Args:
-        re, im: ``(F,)`` float32 real and imaginary parts of the noisy frame.
-        raw_re, raw_im: ``(F,)`` raw mask logits from the graph.
+        re, im: ``(F,)`` (or ``(N, F)`` for N frames) float32 real and imaginary parts of the
+            noisy frame.
+        raw_re, raw_im: raw mask logits from the graph, shaped like ``re``.
         kind: ``"crm"`` (``|m| = tanh(|raw|)``, phase kept) or ``"mag"`` (sigmoid of ``raw_re``).
         atten_lim_db: attenuation limit in dB (``None``: unlimited): the mask is raised to
             ``floor + (1 - floor) * mask`` with ``floor = 10^(-lim/20)``.
 
     Returns:
-        ``(F,)`` complex64 masked spectrum.
+        complex64 masked spectrum shaped like ``re``.
     """
-    spec = (re + 1j * im).astype(np.complex64)
+    spec = (re + 1j * im).astype(np.complex64)  # any shape; all arguments broadcast alike
     if kind == "mag":
         mask = 1.0 / (1.0 + np.exp(-raw_re))
     else:
@@ -176,13 +183,17 @@ class OnnxStreamingEnhancer:
         return out
 
     def _run_frames(self, until: int | None) -> None:
-        # Every full window in the input buffer, or (flushing) up to frame number `until`.
+        # Every full window in the input buffer, or (flushing) up to frame number `until`, all
+        # through the graph in one call.
         n = (self._input.size - self.n_fft) // self.hop + 1
         if until is not None:
             n = min(n, until - self._frames)
-        for i in range(max(0, n)):
-            self._step(self._input[i * self.hop : i * self.hop + self.n_fft])
-        self._input = self._input[max(0, n) * self.hop :]
+        if n <= 0:
+            return
+        starts = np.arange(n) * self.hop
+        frames = self._input[starts[:, None] + np.arange(self.n_fft)]  # (N, n_fft)
+        self._steps(frames)
+        self._input = self._input[n * self.hop :]
 
     def frame_inputs(self, wav) -> Iterator[dict[str, np.ndarray]]:
         """Stream ``wav`` ``(T,)`` from a fresh state, yielding each frame's graph inputs.
@@ -193,37 +204,48 @@ class OnnxStreamingEnhancer:
         self.reset()
         wav = np.concatenate([np.zeros(self.n_fft // 2, np.float32), np.asarray(wav, np.float32)])
         for start in range(0, wav.size - self.n_fft + 1, self.hop):
-            re, im = self._analyse(wav[start : start + self.n_fft])
+            re, im = self._analyse(wav[None, start : start + self.n_fft])
             feed = self._feed(re, im)
             yield {k: v.copy() for k, v in feed.items()}
             self._state = self.session.run(None, feed)[2:]
         self.reset()
 
-    def _analyse(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        spec = np.fft.rfft(frame * self.window)  # (F,) complex
+    def _analyse(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        spec = np.fft.rfft(frames * self.window, axis=-1)  # (N, F) complex
         return spec.real.astype(np.float32), spec.imag.astype(np.float32)
 
     def _feed(self, re: np.ndarray, im: np.ndarray) -> dict[str, np.ndarray]:
-        feed = {"spec_re": re[None], "spec_im": im[None]}  # (1, F) each
+        feed = {"spec_re": re.T[None], "spec_im": im.T[None]}  # (1, F, N) each
         feed.update(zip(self._state_names, self._state, strict=True))
         return feed
 
-    def _step(self, frame: np.ndarray) -> None:
-        re, im = self._analyse(frame)
+    def _steps(self, frames: np.ndarray) -> None:
+        re, im = self._analyse(frames)  # (N, F) each
         raw_re, raw_im, *self._state = self.session.run(None, self._feed(re, im))
-        spec = apply_mask(re, im, raw_re[0], raw_im[0], self.mask_kind, self.atten_lim_db)
-        out = np.fft.irfft(spec, n=self.n_fft).astype(np.float32) * self.window  # (n_fft,)
-        self._acc += out
-        self._env += self.window * self.window
-        self._frames += 1
-        # The first hop samples get no more contributions from later frames: they are final.
-        done = self._acc[: self.hop] / np.maximum(self._env[: self.hop], 1e-11)
+        spec = apply_mask(re, im, raw_re[0].T, raw_im[0].T, self.mask_kind, self.atten_lim_db)
+        out = np.fft.irfft(spec, n=self.n_fft, axis=-1).astype(np.float32) * self.window
+        self._overlap_add(out)
+
+    def _overlap_add(self, frames: np.ndarray) -> None:
+        # frames (N, n_fft) in time order, added onto the pending partial sums.
+        n, hop = frames.shape[0], self.hop
+        acc = np.zeros(self.n_fft + (n - 1) * hop, np.float32)
+        env = np.zeros_like(acc)
+        acc[: self.n_fft], env[: self.n_fft] = self._acc, self._env
+        power = self.window * self.window
+        for i, frame in enumerate(frames):
+            acc[i * hop : i * hop + self.n_fft] += frame
+            env[i * hop : i * hop + self.n_fft] += power
+        # The first N hops get no more contributions from later frames: they are final.
+        done = acc[: n * hop] / np.maximum(env[: n * hop], 1e-11)
         keep = done[max(0, -self._acc_start) :]  # positions before the signal are padding
         self._ready.append(keep)
         self._n_ready += keep.size
-        self._acc = np.concatenate([self._acc[self.hop :], np.zeros(self.hop, np.float32)])
-        self._env = np.concatenate([self._env[self.hop :], np.zeros(self.hop, np.float32)])
-        self._acc_start += self.hop
+        tail = np.zeros(hop, np.float32)
+        self._acc = np.concatenate([acc[n * hop :], tail])
+        self._env = np.concatenate([env[n * hop :], tail])
+        self._acc_start += n * hop
+        self._frames += n
 
     def _emit(self, n: int) -> np.ndarray:
         # Output i is offline sample i - latency: the first `latency` outputs are silence.

@@ -76,27 +76,38 @@ class StreamingEnhancer:
         return self._emit(chunk.numel())
 
     def _run_frames(self, until: int | None) -> None:
-        # Every full window in the buffer, or (flushing) up to frame number `until`.
-        while self._input.numel() >= self.n_fft and (until is None or self._frames < until):
-            self._step(self._input[: self.n_fft])
-            self._input = self._input[self.hop :]
+        # Every full window in the buffer, or (flushing) up to frame number `until`, through
+        # the model in one masker_step call: per-call overhead dominates a model this small.
+        n = (self._input.numel() - self.n_fft) // self.hop + 1
+        if until is not None:
+            n = min(n, until - self._frames)
+        if n <= 0:
+            return
+        frames = self._input.unfold(0, self.n_fft, self.hop)[:n]  # (N, n_fft)
+        spec = torch.fft.rfft(frames * self.window, dim=-1).T[None]  # (1, F, N) complex
+        raw, self._state = self.model.masker_step(spec, self._state)  # (1, 2, F, N)
+        masked = self.model.apply_mask(spec, raw)[0].T  # (N, F) complex
+        self._overlap_add(torch.fft.irfft(masked, n=self.n_fft, dim=-1) * self.window)
+        self._input = self._input[n * self.hop :]
 
-    def _step(self, frame: torch.Tensor) -> None:
-        spec = torch.fft.rfft(frame * self.window)[None, :, None]  # (1, F, 1) complex
-        raw, self._state = self.model.masker_step(spec, self._state)  # (1, 2, F, 1)
-        masked = self.model.apply_mask(spec, raw)  # (1, F, 1) complex
-        out = torch.fft.irfft(masked[0, :, 0], n=self.n_fft) * self.window  # (n_fft,)
-        self._acc += out
-        self._env += self.window.square()
-        self._frames += 1
-        # The first hop samples of the buffer get no more contributions: they are final.
-        done = self._acc[: self.hop] / self._env[: self.hop].clamp_min(1e-11)
-        start = self._acc_start
-        keep = done[max(0, -start) :]  # positions before the signal start are padding
+    def _overlap_add(self, frames: torch.Tensor) -> None:
+        # frames (N, n_fft) in time order, added onto the pending partial sums.
+        n, hop = frames.shape[0], self.hop
+        acc = torch.zeros(self.n_fft + (n - 1) * hop)
+        env = torch.zeros_like(acc)
+        acc[: self.n_fft], env[: self.n_fft] = self._acc, self._env
+        power = self.window.square()
+        for i in range(n):
+            acc[i * hop : i * hop + self.n_fft] += frames[i]
+            env[i * hop : i * hop + self.n_fft] += power
+        # The first N hops get no more contributions from later frames: they are final.
+        done = acc[: n * hop] / env[: n * hop].clamp_min(1e-11)
+        keep = done[max(0, -self._acc_start) :]  # positions before the signal are padding
         self._ready = torch.cat([self._ready, keep])
-        self._acc = torch.cat([self._acc[self.hop :], torch.zeros(self.hop)])
-        self._env = torch.cat([self._env[self.hop :], torch.zeros(self.hop)])
-        self._acc_start += self.hop
+        tail = torch.zeros(hop)
+        self._acc, self._env = torch.cat([acc[n * hop :], tail]), torch.cat([env[n * hop :], tail])
+        self._acc_start += n * hop
+        self._frames += n
 
     def _emit(self, n: int) -> torch.Tensor:
         # Output i is offline sample i - latency: the first `latency` outputs are silence.

@@ -82,10 +82,12 @@ class MaskingEnhancer(nn.Module, metaclass=abc.ABCMeta):
     def masker_step(
         self, spec: torch.Tensor, state: list[torch.Tensor]
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """One frame: ``(B, F, 1)`` complex -> ``(B, 2, F, 1)`` raw mask and the next state.
+        """``N >= 1`` consecutive frames: ``(B, F, N)`` complex -> ``(B, 2, F, N)`` raw mask
+        and the state after the last frame.
 
-        Fed frame by frame from ``init_state``, it must reproduce ``masker`` on the whole
-        spectrogram exactly; ``tests/enhance/test_stream.py`` checks that for every causal model.
+        Fed block by block (any block sizes) from ``init_state``, it must reproduce ``masker``
+        on the whole spectrogram exactly; ``tests/enhance/test_stream.py`` checks that for
+        every causal model.
         """
         raise ConfigError(f"{type(self).__name__} has no streaming step; it is not causal")
 

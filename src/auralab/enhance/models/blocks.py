@@ -97,12 +97,15 @@ class CausalConv2d(nn.Module):
         return self.conv(nn.functional.pad(x, (self.pad_t, 0)))
 
     def step(self, x: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One frame: ``x (B, C, F, 1)`` and the last ``pad_t`` input frames ``(B, C, F, pad_t)``.
+        """``N >= 1`` frames ``x (B, C, F, N)`` and the last ``pad_t`` input frames before them
+        ``(B, C, F, pad_t)``.
 
-        Returns the output frame and the updated cache; equals ``forward`` on the whole sequence.
+        Returns the ``N`` output frames and the updated cache; run block by block over a
+        sequence it equals ``forward`` on the whole sequence.
         """
-        full = torch.cat([cache, x], dim=-1)  # (B, C, F, pad_t + 1)
-        return self.conv(full), full[..., 1:]
+        full = torch.cat([cache, x], dim=-1)  # (B, C, F, pad_t + N)
+        # A constant negative start keeps the exported graph free of shape arithmetic.
+        return self.conv(full), full[..., -self.pad_t :] if self.pad_t else full[..., :0]
 
 
 class SeparableBlock(nn.Module):
@@ -121,7 +124,7 @@ class SeparableBlock(nn.Module):
         return x + self.act(self.norm(self.pointwise(self.depthwise(x))))
 
     def step(self, x: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One frame ``(B, C, F, 1)`` with the depthwise conv's cache (``CausalConv2d.step``)."""
+        """Frames ``(B, C, F, N)`` with the depthwise conv's cache (``CausalConv2d.step``)."""
         y, cache = self.depthwise.step(x, cache)
         return x + self.act(self.norm(self.pointwise(y))), cache
 
