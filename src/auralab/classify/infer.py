@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from auralab.atomic import atomic_write_text
 from auralab.audio.files import audio_files
 from auralab.audio.io import info, load
 from auralab.classify.data import MIN_CROP_ENERGY
 from auralab.classify.models import LogMelClassifier
 from auralab.errors import AuralabError, ConfigError
+from auralab.text import count as _count
 
 LONG_FILE_S = 10.0  # files longer than this get their per-window labels printed
 
@@ -212,8 +214,9 @@ def run(args) -> int:
         print(_format(result))
     if args.json:
         payload = {"results": [asdict(r) for r in results], "failures": dict(failures)}
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"{len(results)} files labelled in {time.time() - t0:.1f} s")
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
+    print(f"{_count(len(results), 'file')} labelled in {time.time() - t0:.1f} s")
     if failures:
         print(f"{len(failures)} files failed:")
         for path, message in failures:

@@ -231,7 +231,7 @@ def add_parser(sub) -> None:
         "evaluate",
         help="score noisy (and enhanced) speech against clean references",
         description="PESQ, STOI, ESTOI, SI-SDR, SNR, SSNR, LLR, WSS and CSIG/CBAK/COVL for the "
-        "noisy input and, if given, enhanced files, with 95 %% CIs and paired deltas.",
+        "noisy input and, if given, enhanced files, with 95 % CIs and paired deltas.",
     )
     p.add_argument("--noisy", type=Path, help="folder of noisy (unprocessed) files")
     p.add_argument("--clean", type=Path, help="folder of clean references, same relative paths")

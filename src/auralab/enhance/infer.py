@@ -33,6 +33,7 @@ from auralab.audio.resample import resample
 from auralab.enhance.models import MODELS, MaskingEnhancer
 from auralab.enhance.pretrained import DEFAULT_MODEL, load_model
 from auralab.errors import AudioError, AuralabError, ConfigError, DataError
+from auralab.text import count as _count
 
 RESAMPLE_QUALITY = "VHQ"  # same recipe as auralab.audio.resample, so both paths agree
 READ_BLOCK = 1 << 16  # frames read from disk at a time
@@ -563,7 +564,7 @@ def _report(done: list[EnhancedFile], failures, out: Path, elapsed: float) -> No
     audio_s = sum(d.seconds for d in done)
     rtf = f", real-time factor {elapsed / audio_s:.3f}" if audio_s else ""
     print(
-        f"{len(done)} files enhanced ({audio_s:.1f} s of audio in {elapsed:.1f} s{rtf}), "
+        f"{_count(len(done), 'file')} enhanced ({audio_s:.1f} s of audio in {elapsed:.1f} s{rtf}), "
         f"{len(failures)} failed; outputs in {out}/"
     )
     for f, e in failures:

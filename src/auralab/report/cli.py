@@ -17,6 +17,7 @@ from auralab.atomic import atomic_write_bytes, atomic_write_text
 from auralab.errors import AuralabError, DataError
 from auralab.report.latex import to_latex
 from auralab.report.render import Section, Table, to_html, to_markdown
+from auralab.text import count as _count
 
 EXPECTED = (
     "config.toml + metrics.jsonl (training run), summary.json + per_file.csv (auralab evaluate), "
@@ -287,5 +288,6 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     sections = build_report(args.folders, args.out)
-    print(f"{len(sections)} folders reported: {args.out}/report.html, report.md, table.tex")
+    outputs = f"{args.out}/report.html, report.md, table.tex"
+    print(f"{_count(len(sections), 'folder')} reported: {outputs}")
     return 0
