@@ -28,21 +28,26 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``auralab`` parser; with ``only``, just that command's module is imported (each one
+    pulls in torch, scipy, ...: importing all of them would cost every call seconds)."""
     parser = argparse.ArgumentParser(
         prog="auralab",
         description="auralab: lightweight audio deep learning that cannot lie to its user.",
     )
     parser.add_argument("--version", action="version", version=f"auralab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS.values():
-        importlib.import_module(module).add_parser(sub)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(module).add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``auralab`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except AuralabError as e:

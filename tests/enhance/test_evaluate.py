@@ -157,3 +157,18 @@ def test_length_mismatch_is_a_listed_failure(pairs, tmp_path, capsys):
     )
     assert code == 1
     assert "p232_001.wav: 27761 samples but clean has 27861" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("n, warned", [(2, True), (12, False)])
+def test_table_says_when_too_few_files_make_the_intervals_meaningless(n, warned):
+    from auralab.enhance.evaluate import format_table, summarise
+    from auralab.metrics import SPEECH_METRICS
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {"file": f"f{i}.wav", "system": system, **{m: float(rng.normal()) for m in SPEECH_METRICS}}
+        for i in range(n)
+        for system in ("noisy", "enhanced")
+    ]
+    header = format_table(summarise(rows)).splitlines()[0]
+    assert (f"only {n} files" in header) is warned

@@ -23,7 +23,7 @@ from auralab.audio import load, resample
 from auralab.audio.files import relative_audio
 from auralab.errors import AuralabError, DataError
 from auralab.metrics import LOWER_IS_BETTER, SPEECH_METRICS, speech_quality
-from auralab.metrics.stats import mean_ci, paired_bootstrap
+from auralab.metrics.stats import FEW_FILES, mean_ci, paired_bootstrap
 
 METRIC_RATES = (8000, 16000)
 TABLE_METRICS = ("pesq_wb", "stoi", "estoi", "si_sdr", "ssnr", "csig", "cbak", "covl")
@@ -216,6 +216,12 @@ def format_table(summary: dict, metrics=TABLE_METRICS) -> str:
         rows.append(row)
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     lines = ["mean ± 95 % CI half-width over files"]
+    n = max(st["n"] for st in summary["systems"][systems[0]].values())
+    if n < FEW_FILES:
+        lines[0] += (
+            f" -- only {n} file{'s' if n != 1 else ''}: intervals from so few files are far too "
+            "narrow or wide to be 95 %; read them as the spread, and score more files"
+        )
     for k, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [
             v.rjust(w) for v, w in zip(row[1:], widths[1:], strict=True)

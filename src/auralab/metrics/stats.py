@@ -6,6 +6,8 @@ import math
 import numpy as np
 from scipy import stats as _stats
 
+FEW_FILES = 10  # below this a t-interval or percentile bootstrap is no real 95 % interval
+
 
 def mean_ci(values, confidence: float = 0.95) -> dict:
     """Mean, sample standard deviation and Student-t confidence interval.

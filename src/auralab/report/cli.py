@@ -15,6 +15,7 @@ from pathlib import Path
 
 from auralab.atomic import atomic_write_bytes, atomic_write_text
 from auralab.errors import AuralabError, DataError
+from auralab.metrics.stats import FEW_FILES
 from auralab.report.latex import to_latex
 from auralab.report.render import Section, Table, to_html, to_markdown
 from auralab.text import count as _count
@@ -178,6 +179,12 @@ def evaluate_section(folder: Path, assets: _Assets, prefix: str) -> Section:
     caption = f"{folder.name}: mean ± 95 % CI half-width over files"
     s.tables.append(Table(caption, header, rows))
     s.notes.append("delta: enhanced minus noisy per file, paired bootstrap 95 % CI.")
+    n = max((st.get("n", 0) for sys_ in systems.values() for st in sys_.values()), default=0)
+    if n < FEW_FILES:
+        s.notes.append(
+            f"Only {n} file{'s' if n != 1 else ''}: intervals from so few files are not real 95 % "
+            "intervals; read them as the spread and score more files before comparing systems."
+        )
     s.config, s.config_lang = json.dumps(_meta(summary), indent=2), "json"
     for png in sorted((folder / "spectrograms").glob("*.png")):
         s.figures.append((f"spectrograms: {png.stem}", assets.add(png, prefix)))

@@ -104,6 +104,8 @@ class Trainer:
     def __init__(self, task: Task, config, run_dir: str | Path, resume: bool = False):
         self.task, self.config, self.cfg = task, config, config.trainer
         self.run_dir = Path(run_dir)
+        if not resume:  # before the data is loaded: a clash should not cost a minute
+            self._refuse_existing_run()
         self.rank, self.world = dist.setup()
         self.device = dist.pick_device(self.cfg.device)
         if self.cfg.threads:
@@ -335,12 +337,15 @@ class Trainer:
                 f"resumed {self.run_dir} at step {self.state['step']} (epoch {self.state['epoch']})"
             )
 
-    def _start_run_dir(self) -> None:
+    def _refuse_existing_run(self) -> None:
         if (self.run_dir / "last.pt").exists():
             raise ConfigError(
                 f"{self.run_dir} already holds a run; use --resume to continue it "
                 "or choose another --run-dir"
             )
+
+    def _start_run_dir(self) -> None:
+        self._refuse_existing_run()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         dump_config(self.config, self.run_dir / "config.toml")
         self.log.path.unlink(missing_ok=True)
