@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,3 +30,12 @@ def shared_data(*parts: str) -> Path:
 def vbd_test10() -> Path:
     """10 VoiceBank-DEMAND test pairs: ``noisy/``, ``clean/``, ``noisy_24k/``."""
     return shared_data("pairs", "vbd-test10")
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    # Small models on a busy 2-core machine: a second intra-op thread mostly waits (10x slower).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

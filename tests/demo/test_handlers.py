@@ -4,7 +4,6 @@ uploads refused with one line naming the file and the limit."""
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from auralab.audio import load
 from auralab.config import load_config
@@ -25,14 +24,6 @@ def cfg():
 @pytest.fixture(scope="module")
 def enhanced(cfg, tmp_path_factory, one_thread):
     return handlers.enhance(NOISY, "tiny", cfg, tmp_path_factory.mktemp("enh"), clean=CLEAN)
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_enhance_scores_enhanced_beside_the_unprocessed_noisy(enhanced):
