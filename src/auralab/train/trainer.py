@@ -156,23 +156,25 @@ class Trainer:
             disable=self.rank != 0,
             unit="step",
         )
-        stop, t0 = False, time.time()
+        stop, t0, logged = False, time.time(), self.state["step"]
         while self.state["step"] < self.cfg.max_steps and not stop:
             for batch in self._epoch_batches(sampler):
                 logs = self._train_step(batch)
                 step = self.state["step"]
                 bar.update()
-                if step % self.cfg.log_every == 0 and self.rank == 0:
+                # The last step is logged too, so a short run still has a training curve.
+                last = step == self.cfg.max_steps
+                if (step % self.cfg.log_every == 0 or last) and self.rank == 0:
                     self._log(
                         {
                             "step": step,
                             "epoch": self.state["epoch"],
                             **logs,
-                            "sec_per_step": (time.time() - t0) / self.cfg.log_every,
+                            "sec_per_step": (time.time() - t0) / max(1, step - logged),
                         }
                     )
                     bar.set_postfix(loss=f"{logs['train/loss']:.4f}")
-                    t0 = time.time()
+                    t0, logged = time.time(), step
                 if step % self.cfg.val_every == 0 or step == self.cfg.max_steps:
                     stop = self._validate_and_checkpoint()
                 if stop or step >= self.cfg.max_steps:
