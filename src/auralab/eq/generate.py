@@ -133,15 +133,20 @@ def response_figure(settings: dict, human: dict | None = None, title: str | None
 
     freqs = log_frequency_grid(256)
     fig, ax = plt.subplots(figsize=(7, 3.6))
+    peak = 0.0
     for label, group in (human or {}).items():
         db = magnitude_db(torch.as_tensor(group, dtype=torch.float64), freqs).numpy()
         lo, mid, hi = np.percentile(db, [25, 50, 75], axis=0)
         ax.fill_between(freqs, lo, hi, alpha=0.2, label=f"{label} 25-75 %")
         ax.plot(freqs, mid, "--", lw=1, label=f"{label} median")
+        peak = max(peak, float(np.abs(lo).max()), float(np.abs(hi).max()))
     for label, params in settings.items():
         db = magnitude_db(torch.as_tensor(params).detach(), freqs).numpy()
         ax.plot(freqs, db, lw=2, label=label)
-    ax.set(xscale="log", xlim=(20, 20000), ylim=(-25, 25), xlabel="Hz", ylabel="dB", title=title)
+        peak = max(peak, float(np.abs(db).max()))
+    # Symmetric axis fitted to the curves: a fixed +-25 dB made mild settings look flat.
+    lim = min(40.0, max(6.0, float(np.ceil(peak)) + 2.0))
+    ax.set(xscale="log", xlim=(20, 20000), ylim=(-lim, lim), xlabel="Hz", ylabel="dB", title=title)
     ax.axhline(0, color="grey", lw=0.5)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="best")
