@@ -98,7 +98,8 @@ def test_eq_ends_of_the_path_are_the_terms_own_settings(cfg, tmp_path):
     for position, term in ((0.0, "warm"), (1.0, "bright")):
         r = handlers.equalise("warm", cfg, tmp_path, 0.7, "bright", position)
         expected = generate(model, term, 0.7).tolist()
-        assert [v for _, v, _ in r.setting] == pytest.approx(expected, rel=1e-6)
+        # Same model, another batch size: float32 matmuls may differ in the last bits.
+        assert [v for _, v, _ in r.setting] == pytest.approx(expected, rel=1e-5, abs=1e-5)
 
 
 def test_eq_equalises_the_bundled_music_keeping_channels(cfg, tmp_path):

@@ -334,15 +334,7 @@ def equalise(
         position: 0..1 along ``term`` -> ``towards`` (ignored without ``towards``).
         audio: audio to equalise; the bundled 5 s music clip when empty.
     """
-    from auralab.eq.generate import (
-        equalise as apply_setting,
-    )
-    from auralab.eq.generate import (
-        example_music_path,
-        response_figure,
-        save_figure,
-        settings_between,
-    )
+    from auralab.eq import generate as eq
     from auralab.eq.normalise import PARAM_NAMES, UNITS, kind
 
     if not term or not str(term).strip():
@@ -352,19 +344,17 @@ def equalise(
     towards = str(towards).strip() if towards else ""
     b = towards or term
     label = term if not towards else f"{term} -> {towards} at {position:.2f}"
-    ends = settings_between(model, term, b, torch.tensor([0.0, 1.0]), strength)
-    params = settings_between(
-        model, term, b, torch.tensor([position if towards else 0.0]), strength
-    )[0]
+    t = torch.tensor([0.0, position if towards else 0.0, 1.0])
+    start, params, end = eq.settings_between(model, term, b, t, strength)  # (13,) each
     out = Path(out_dir)
-    curves = {label: params} if not towards else {term: ends[0], towards: ends[1], label: params}
-    response = save_figure(
-        response_figure(curves, title=f"auralab eq: {label} (strength {strength:.2f})"),
+    curves = {label: params} if not towards else {term: start, towards: end, label: params}
+    response = eq.save_figure(
+        eq.response_figure(curves, title=f"auralab eq: {label} (strength {strength:.2f})"),
         out / "eq-response.png",
     )
-    src = example_music_path() if audio in (None, "") else check_upload(audio, cfg, "audio")
+    src = eq.example_music_path() if audio in (None, "") else check_upload(audio, cfg, "audio")
     wav, sr = load(src, mono=False)  # (C, T): the EQ keeps the channels
-    y, note = apply_setting(wav, sr, params)
+    y, note = eq.equalise(wav, sr, params)
     path = save_audio(out / f"{_stem(Path(src))}-eq.wav", y, sr)
     setting = [
         (n, float(v), UNITS[kind(n)]) for n, v in zip(PARAM_NAMES, params.tolist(), strict=True)
