@@ -4,6 +4,7 @@ Users extend auralab by registering their own classes under a new name; a checkp
 name and constructor arguments, and ``Registry.build`` rebuilds the object from them.
 """
 
+import inspect
 from collections.abc import Callable
 
 from auralab.errors import ConfigError
@@ -46,3 +47,26 @@ class Registry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._items
+
+
+def record_init_args(init: Callable) -> Callable:
+    """Wrap a model's ``__init__`` so the instance keeps every constructor argument (defaults
+    included, tuples as lists) in ``self._config``: with the registry name, that rebuilds it.
+
+    The outermost constructor records (a subclass calling ``super().__init__`` does not
+    overwrite it); ``**kwargs`` are flattened into the same dict.
+    """
+    signature = inspect.signature(init)
+
+    def wrapped(self, *args, **kwargs):
+        if not hasattr(self, "_config"):
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            config = {k: v for k, v in bound.arguments.items() if k not in ("self", "kwargs")}
+            config.update(bound.arguments.get("kwargs", {}))
+            self._config = {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}
+        init(self, *args, **kwargs)
+
+    wrapped.__signature__ = signature
+    wrapped.__doc__ = init.__doc__
+    return wrapped

@@ -8,14 +8,13 @@ name and ``config()`` rebuilds the model on its own.
 """
 
 import abc
-import inspect
 
 import torch
 from torch import nn
 
 from auralab.audio.features import LogMel
 from auralab.errors import ConfigError
-from auralab.registry import Registry
+from auralab.registry import Registry, record_init_args
 
 MODELS = Registry("classify model")
 
@@ -63,7 +62,7 @@ class LogMelClassifier(nn.Module, metaclass=abc.ABCMeta):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.__init__ = _recording_init(cls.__init__)
+        cls.__init__ = record_init_args(cls.__init__)
 
     def set_embed_dim(self, dim: int) -> None:
         """Called by a subclass once its body is built: adds the ``(D -> n_classes)`` head."""
@@ -106,24 +105,6 @@ def pool_time_freq(x: torch.Tensor) -> torch.Tensor:
     """
     x = x.mean(dim=2)  # (B, C, N)
     return x.mean(dim=2) + x.amax(dim=2)
-
-
-def _recording_init(init):
-    # Keep every constructor argument (defaults included) so a checkpoint can rebuild the model.
-    signature = inspect.signature(init)
-
-    def wrapped(self, *args, **kwargs):
-        if not hasattr(self, "_config"):
-            bound = signature.bind(self, *args, **kwargs)
-            bound.apply_defaults()
-            config = {k: v for k, v in bound.arguments.items() if k not in ("self", "kwargs")}
-            config.update(bound.arguments.get("kwargs", {}))
-            self._config = {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}
-        init(self, *args, **kwargs)
-
-    wrapped.__signature__ = signature
-    wrapped.__doc__ = init.__doc__
-    return wrapped
 
 
 def build_model(name: str, **kwargs) -> LogMelClassifier:

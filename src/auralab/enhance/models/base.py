@@ -6,7 +6,6 @@ is its masker and nothing else (asteroid's encoder/masker/decoder split).
 """
 
 import abc
-import inspect
 
 import torch
 from torch import nn
@@ -14,7 +13,7 @@ from torch import nn
 from auralab.audio.stft import Stft
 from auralab.enhance.models.blocks import complex_ratio_mask, magnitude_mask
 from auralab.errors import ConfigError
-from auralab.registry import Registry
+from auralab.registry import Registry, record_init_args
 
 MODELS = Registry("enhance model")
 MASKS = ("crm", "mag")
@@ -48,7 +47,7 @@ class MaskingEnhancer(nn.Module, metaclass=abc.ABCMeta):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.__init__ = _recording_init(cls.__init__)
+        cls.__init__ = record_init_args(cls.__init__)
 
     @abc.abstractmethod
     def masker(self, spec: torch.Tensor) -> torch.Tensor:
@@ -102,22 +101,6 @@ class MaskingEnhancer(nn.Module, metaclass=abc.ABCMeta):
     def config(self) -> dict:
         """The constructor arguments, as plain types: with the registry name, rebuilds the model."""
         return dict(self._config)
-
-
-def _recording_init(init):
-    # Store every constructor argument (defaults included) so a checkpoint can rebuild the model.
-    signature = inspect.signature(init)
-
-    def wrapped(self, *args, **kwargs):
-        if not hasattr(self, "_config"):
-            bound = signature.bind(self, *args, **kwargs)
-            bound.apply_defaults()
-            self._config = {k: v for k, v in bound.arguments.items() if k != "self"}
-        init(self, *args, **kwargs)
-
-    wrapped.__signature__ = signature
-    wrapped.__doc__ = init.__doc__
-    return wrapped
 
 
 def build_model(name: str, **kwargs) -> MaskingEnhancer:
