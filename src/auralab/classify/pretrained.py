@@ -6,14 +6,12 @@ and are verified before loading: nothing is downloaded. ``AURALAB_PRETRAINED_DIR
 another folder holding the same files.
 """
 
-import hashlib
 import os
 from pathlib import Path
 
 from auralab.classify.models import LogMelClassifier, build_model
 from auralab.errors import AuralabError
-from auralab.pretrained import read_registry, resolve_checkpoint, verified_path
-from auralab.train.checkpoint import save_checkpoint
+from auralab.pretrained import read_registry, resolve_checkpoint, save_weights, verified_path
 
 DEFAULT_MODEL = "esc10-cnn"
 
@@ -65,5 +63,4 @@ def export_classifier(
         "model": weights,
         "notes": notes or {},
     }
-    out = save_checkpoint(out, state)
-    return hashlib.sha256(Path(out).read_bytes()).hexdigest()
+    return save_weights(out, state)

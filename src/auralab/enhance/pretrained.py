@@ -5,13 +5,18 @@ Shipped weights live inside the package (``auralab/pretrained/``), are listed in
 ``AURALAB_PRETRAINED_DIR`` can point at another folder holding the same files.
 """
 
-import hashlib
 import os
 from pathlib import Path
 
 from auralab.enhance.models import MaskingEnhancer, build_model
-from auralab.pretrained import read_registry, resolve_checkpoint, verified_path
-from auralab.train.checkpoint import load_checkpoint, save_checkpoint
+from auralab.pretrained import (
+    read_registry,
+    resolve_checkpoint,
+    save_weights,
+    slim_checkpoint,
+    verified_path,
+)
+from auralab.train.checkpoint import load_checkpoint
 
 DEFAULT_MODEL = "tiny"
 
@@ -53,17 +58,8 @@ def export_weights(
     notes: dict | None = None,
     inference: dict | None = None,
 ) -> str:
-    """Write a slim inference checkpoint (model + config, EMA weights if any); returns sha256."""
-    ckpt = load_checkpoint(checkpoint)
-    weights = ckpt.get("ema") or ckpt["model"]
-    state = {
-        "model_name": ckpt["model_name"],
-        "model_config": ckpt["model_config"],
-        "model": {k: v.contiguous() for k, v in weights.items()},
-        "config": ckpt.get("config", {}),
-        "trainer_state": ckpt.get("trainer_state", {}),
-        "notes": notes or {},
-        "inference": inference or {},
-    }
-    out = save_checkpoint(out, state)
-    return hashlib.sha256(Path(out).read_bytes()).hexdigest()
+    """Write a slim inference checkpoint (model + config, EMA weights if any) with ``notes``
+    and the ``inference`` settings ``load_model`` applies; returns its sha256."""
+    state = slim_checkpoint(load_checkpoint(checkpoint))
+    state.update(notes=notes or {}, inference=inference or {})
+    return save_weights(out, state)

@@ -5,14 +5,18 @@ with their sha256 and verified before loading: nothing is downloaded. ``AURALAB_
 can point at another folder holding the same files.
 """
 
-import hashlib
 import os
 from pathlib import Path
 
 from auralab.eq.models import EqModel, build_model
 from auralab.errors import AuralabError
-from auralab.pretrained import read_registry, resolve_checkpoint, verified_path
-from auralab.train.checkpoint import save_checkpoint
+from auralab.pretrained import (
+    read_registry,
+    resolve_checkpoint,
+    save_weights,
+    slim_checkpoint,
+    verified_path,
+)
 
 DEFAULT_MODEL = "eq-default"
 
@@ -46,13 +50,4 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EqModel:
 def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> str:
     """Write a slim inference checkpoint (model, config; no optimizer); returns its sha256."""
     ckpt, _ = load_checkpoint_of(checkpoint)
-    weights = ckpt.get("ema") or ckpt["model"]
-    state = {
-        "model_name": ckpt["model_name"],
-        "model_config": ckpt["model_config"],
-        "model": {k: v.contiguous() for k, v in weights.items()},
-        "config": ckpt.get("config", {}),
-        "trainer_state": ckpt.get("trainer_state", {}),
-    }
-    save_checkpoint(out, state)
-    return hashlib.sha256(Path(out).read_bytes()).hexdigest()
+    return save_weights(out, slim_checkpoint(ckpt))

@@ -71,3 +71,26 @@ def resolve_checkpoint(
         if key not in ckpt:
             raise AuralabError(f"{path}: not an auralab {kind} checkpoint (no {key!r})")
     return ckpt, path
+
+
+def slim_checkpoint(ckpt: dict) -> dict:
+    """What inference needs from a training checkpoint: model name, constructor config and
+    weights (the EMA weights when there are any), plus the run's config and trainer state for
+    the record; no optimizer, no RNG state."""
+    weights = ckpt.get("ema") or ckpt["model"]
+    return {
+        "model_name": ckpt["model_name"],
+        "model_config": ckpt["model_config"],
+        "model": {k: v.contiguous() for k, v in weights.items()},
+        "config": ckpt.get("config", {}),
+        "trainer_state": ckpt.get("trainer_state", {}),
+    }
+
+
+def save_weights(out: str | os.PathLike, state: dict) -> str:
+    """Save ``state`` as a plain-type checkpoint (atomic) and return the file's sha256, the
+    value a registry entry records."""
+    from auralab.train.checkpoint import save_checkpoint
+
+    path = save_checkpoint(out, state)
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
