@@ -30,6 +30,25 @@ def load_config(cls, path: str | Path | None = None, overrides: list[str] | tupl
     return from_dict(cls, data)
 
 
+def add_set_argument(parser, example: str) -> None:
+    """Add the repeatable ``--set KEY=VALUE`` option; values are collected in ``args.overrides``
+    for ``load_config``."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a config value, e.g. --set {example}",
+    )
+
+
+def override(key: str, value) -> str:
+    """``key=value`` for ``load_config`` with ``value`` written as TOML (a path or host string
+    is quoted and escaped, so no character in it can break the parse)."""
+    return f"{key}={tomli_w.dumps({'v': value}).split('=', 1)[1].strip()}"
+
+
 def read_recipe(path: str | Path, _seen: tuple = ()) -> dict:
     """Read a recipe TOML; ``extends = "other.toml"`` (relative to it) layers it on a base."""
     path = Path(path)

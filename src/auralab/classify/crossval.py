@@ -26,7 +26,7 @@ from auralab.classify.data import ClipAudio, ClipDataset, dataset_path, load_cli
 from auralab.classify.report import write_confusion
 from auralab.classify.splits import dataset_folds
 from auralab.classify.task import ClassifyTask, predict
-from auralab.config import load_config, to_dict
+from auralab.config import add_set_argument, load_config, override, to_dict
 from auralab.errors import ConfigError
 from auralab.metrics.classification import classification_report
 from auralab.train.runs import atomic_write_text
@@ -206,14 +206,7 @@ def add_parser(sub) -> None:
         "and predictions.csv.",
     )
     p.add_argument("recipe", type=Path, help="classification recipe TOML (recipes/classify/)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set trainer.max_steps=200",
-    )
+    add_set_argument(p, "trainer.max_steps=200")
     p.add_argument("--out", type=Path, help="output folder (default runs/<name>-cv)")
     p.add_argument("--folds", type=int, nargs="+", metavar="K", help="hold out only these folds")
     p.add_argument(
@@ -232,7 +225,7 @@ def run(args) -> int:
         raise ConfigError(f"{args.recipe}: no such recipe file")
     overrides = list(args.overrides)
     if args.init:
-        overrides.append(f'model.init="{args.init}"')
+        overrides.append(override("model.init", str(args.init)))
     config = load_config(ClassifyConfig, args.recipe, overrides)
     folds = args.folds
     if args.quick:

@@ -2,6 +2,8 @@
 
 import argparse
 
+from auralab.config import add_set_argument
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -15,27 +17,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, help="TCP port (default 7860; 0 picks a free one)")
     p.add_argument("--config", help="TOML file with DemoConfig keys (limits, models)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set max_duration_s=30",
-    )
+    add_set_argument(p, "max_duration_s=30")
     p.set_defaults(run=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from auralab.config import load_config
+    from auralab.config import load_config, override
     from auralab.demo.config import DemoConfig
     from auralab.errors import ConfigError
 
-    overrides = list(args.set)
+    overrides = list(args.overrides)
     if args.host is not None:
-        overrides.append(f"host={args.host!r}".replace("'", '"'))
+        overrides.append(override("host", args.host))
     if args.port is not None:
-        overrides.append(f"port={args.port}")
+        overrides.append(override("port", args.port))
     cfg = load_config(DemoConfig, args.config, overrides)
     try:
         import gradio  # noqa: F401

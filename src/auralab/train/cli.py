@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from auralab.config import load_config, read_recipe
+from auralab.config import add_set_argument, load_config, read_recipe
 from auralab.errors import ConfigError
 
 
@@ -30,14 +30,7 @@ def add_parser(sub) -> None:
         "training_curves.png and checkpoints go to runs/<name>/.",
     )
     p.add_argument("recipe", nargs="?", type=Path, help="recipe TOML (see recipes/)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set trainer.max_steps=50",
-    )
+    add_set_argument(p, "trainer.max_steps=50")
     p.add_argument("--run-dir", type=Path, help="run folder (default runs/<name>)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
     p.add_argument("--no-check", action="store_true", help="skip the data integrity check")
