@@ -170,7 +170,6 @@ def enhance(
     out.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     x, sr = _load_mono(noisy, notes)
-    torch.set_num_threads(cfg.threads)
     enhancer = _enhancer(model)
     if sr != enhancer.sr:
         notes.append(f"the model runs at {enhancer.sr} Hz: resampled there and back with soxr")
@@ -267,7 +266,6 @@ def classify(
     model = _classifier(cfg.classifier)
     notes: list[str] = []
     wav, sr = _load_mono(path, notes, sr=model.sr)
-    torch.set_num_threads(cfg.threads)
     probs, *_ = classify_waveform(model, wav)
     order = np.argsort(-probs)[:top_k]
     top = [(model.labels[i], float(probs[i])) for i in order]
