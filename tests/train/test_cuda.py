@@ -147,20 +147,7 @@ def test_bf16_training_step_matches_float32(name, kwargs, speech):
 
 
 # ---- c, d. the trainer on CUDA ------------------------------------------------------------
-class DeviceToyTask(ToyTask):
-    """``ToyTask`` whose validation moves its items to the model's device.
-
-    ``ToyTask.validate`` feeds CPU tensors to the model, which only works on CPU; the trainer
-    moves training batches itself and leaves validation to the task (as ``EnhanceTask`` does).
-    """
-
-    def validate(self, model, data):
-        device = next(model.parameters()).device
-        items = [{k: _to(v, device) for k, v in data[i].items()} for i in range(len(data))]
-        return super().validate(model, items)
-
-
-class NoDropoutToyTask(DeviceToyTask):
+class NoDropoutToyTask(ToyTask):
     """Dropout off: compiled code draws its own random numbers (inductor), not eager's."""
 
     def build_model(self):
@@ -169,11 +156,7 @@ class NoDropoutToyTask(DeviceToyTask):
         return model
 
 
-def _to(value, device):
-    return value.to(device) if isinstance(value, torch.Tensor) else value
-
-
-def train(run_dir, task_cls=DeviceToyTask, resume=False, crash_after=None, **overrides):
+def train(run_dir, task_cls=ToyTask, resume=False, crash_after=None, **overrides):
     """Run the toy task on CUDA like ``test_trainer.train``; returns ``(task, trainer)``."""
     config = ToyConfig()
     for k, v in {"device": DEVICE, **overrides}.items():
