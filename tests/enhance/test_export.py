@@ -95,17 +95,17 @@ def test_one_call_with_many_frames_equals_one_call_per_frame(exported, speech_10
     stream = OnnxStreamingEnhancer(exported)
     n_fft, hop = stream.n_fft, stream.hop
     frames = np.stack([speech_10s[i : i + n_fft] for i in range(0, 40 * hop, hop)])  # (40, n_fft)
-    re, im = stream._analyse(frames)
+    re, im = stream._analyse(frames)  # (F, 40) each
     state = stream._state
     at_once = stream.session.run(None, stream._feed(re, im))
     masks = []
     for k in range(len(frames)):
         stream._state = state if k == 0 else stream._state
         mask_re, _, *stream._state = stream.session.run(
-            None, stream._feed(re[k : k + 1], im[k : k + 1])
+            None, stream._feed(re[:, k : k + 1], im[:, k : k + 1])
         )
         masks.append(mask_re)
-    assert at_once[0].shape == (1, re.shape[1], 40)
+    assert at_once[0].shape == (1, re.shape[0], 40)
     assert np.abs(np.concatenate(masks, axis=-1) - at_once[0]).max() <= 1e-5
     for final, stepped in zip(at_once[2:], stream._state, strict=True):
         assert np.abs(final - stepped).max() <= 1e-5

@@ -79,33 +79,63 @@ def open_session(onnx_file: str | Path, threads: int = 1):
     return ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
 
 
-def apply_mask(
-    re: np.ndarray, im: np.ndarray, raw_re, raw_im, kind: str, atten_lim_db: float | None = None
-) -> np.ndarray:
-    """Bounded mask from raw logits applied to one frame; numpy twin of ``apply_mask`` in torch.
+def apply_mask(re, im, raw_re, raw_im, kind: str, atten_lim_db: float | None = None):
+    """Bounded mask from raw logits applied to a spectrum; numpy twin of ``apply_mask`` in torch.
+
+    Real arithmetic on real/imaginary pairs: on a frame or two, complex numpy arrays cost more
+    in allocation than in arithmetic.
 
     Args:
-        re, im: ``(F,)`` (or ``(N, F)`` for N frames) float32 real and imaginary parts of the
-            noisy frame.
+        re, im: float32 real and imaginary parts of the noisy spectrum, any shape (``(F, N)``
+            in the stream).
         raw_re, raw_im: raw mask logits from the graph, shaped like ``re``.
         kind: ``"crm"`` (``|m| = tanh(|raw|)``, phase kept) or ``"mag"`` (sigmoid of ``raw_re``).
         atten_lim_db: attenuation limit in dB (``None``: unlimited): the mask is raised to
             ``floor + (1 - floor) * mask`` with ``floor = 10^(-lim/20)``.
 
     Returns:
-        complex64 masked spectrum shaped like ``re``.
+        ``(re, im)`` of the masked spectrum, float32, shaped like ``re``.
     """
-    spec = (re + 1j * im).astype(np.complex64)  # any shape; all arguments broadcast alike
     if kind == "mag":
-        mask = 1.0 / (1.0 + np.exp(-raw_re))
+        m_re, m_im = 1.0 / (1.0 + np.exp(-raw_re)), None
     else:
-        mask = (raw_re + 1j * raw_im).astype(np.complex64)
-        mag = np.abs(mask)
-        mask = mask * (np.tanh(mag) / (mag + 1e-8))
+        mag = np.sqrt(raw_re * raw_re + raw_im * raw_im)
+        gain = np.tanh(mag) / (mag + 1e-8)
+        m_re, m_im = raw_re * gain, raw_im * gain
     if atten_lim_db is not None:
         floor = 10.0 ** (-atten_lim_db / 20.0)
-        mask = floor + (1.0 - floor) * mask
-    return spec * mask
+        m_re = floor + (1.0 - floor) * m_re
+        m_im = None if m_im is None else (1.0 - floor) * m_im
+    if m_im is None:  # a real mask scales both parts
+        return (re * m_re).astype(np.float32), (im * m_re).astype(np.float32)
+    out_re = re * m_re - im * m_im
+    out_im = re * m_im + im * m_re
+    return out_re.astype(np.float32, copy=False), out_im.astype(np.float32, copy=False)
+
+
+def dft_matrices(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Windowed real DFT and inverse as float32 matrices, for a window of even length ``L``.
+
+    Returns:
+        ``analysis (2F, L)``: ``analysis @ frame`` stacks the real and imaginary parts of
+        ``rfft(frame * window)`` (``F = L // 2 + 1``); ``synthesis (L, 2F)``:
+        ``synthesis @ [re; im]`` is ``irfft(re + i im) * window`` (imaginary parts of the DC
+        and Nyquist bins ignored, as ``irfft`` does).
+
+    On the one or two frames a real-time chunk holds, one small matrix product is several
+    times faster than numpy's FFT call; computed in float64, the matrices agree with the FFT
+    to float32 rounding.
+    """
+    n = window.size
+    k = np.arange(n // 2 + 1)
+    angle = 2.0 * np.pi * np.outer(k, np.arange(n)) / n  # (F, L)
+    w = window.astype(np.float64)
+    analysis = np.concatenate([np.cos(angle) * w, -np.sin(angle) * w])  # (2F, L)
+    weight = np.full(k.size, 2.0)
+    weight[0] = weight[-1] = 1.0  # DC and Nyquist appear once in a real signal's spectrum
+    basis = np.concatenate([np.cos(angle), -np.sin(angle)]) * np.tile(weight, 2)[:, None]
+    synthesis = (basis * w).T / n  # (L, 2F)
+    return analysis.astype(np.float32), synthesis.astype(np.float32)
 
 
 class OnnxStreamingEnhancer:
@@ -132,6 +162,10 @@ class OnnxStreamingEnhancer:
         self.mask_kind = m["mask"]
         self.atten_lim_db = m.get("atten_lim_db")
         self.window = np.asarray(m["window_values"], dtype=np.float32)  # (n_fft,)
+        if self.n_fft % 2:
+            raise AuralabError(f"{self.onnx_file}: odd n_fft={self.n_fft}; export with an even one")
+        self._analysis, self._synthesis = dft_matrices(self.window)
+        self._power = self.window * self.window
         self.latency_samples = m["latency_samples"]
         self.session = open_session(self.onnx_file, threads)
         self._state_names = [s["name"] for s in m["state"]]
@@ -211,39 +245,37 @@ class OnnxStreamingEnhancer:
         self.reset()
 
     def _analyse(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        spec = np.fft.rfft(frames * self.window, axis=-1)  # (N, F) complex
-        return spec.real.astype(np.float32), spec.imag.astype(np.float32)
+        # frames (N, n_fft) -> real and imaginary parts (F, N) each: the graph's layout.
+        spec = self._analysis @ frames.T  # (2F, N)
+        f = spec.shape[0] // 2
+        return spec[:f], spec[f:]
 
     def _feed(self, re: np.ndarray, im: np.ndarray) -> dict[str, np.ndarray]:
-        feed = {"spec_re": re.T[None], "spec_im": im.T[None]}  # (1, F, N) each
+        feed = {"spec_re": re[None], "spec_im": im[None]}  # (1, F, N) each
         feed.update(zip(self._state_names, self._state, strict=True))
         return feed
 
     def _steps(self, frames: np.ndarray) -> None:
-        re, im = self._analyse(frames)  # (N, F) each
+        re, im = self._analyse(frames)  # (F, N) each
         raw_re, raw_im, *self._state = self.session.run(None, self._feed(re, im))
-        spec = apply_mask(re, im, raw_re[0].T, raw_im[0].T, self.mask_kind, self.atten_lim_db)
-        out = np.fft.irfft(spec, n=self.n_fft, axis=-1).astype(np.float32) * self.window
-        self._overlap_add(out)
+        out_re, out_im = apply_mask(re, im, raw_re[0], raw_im[0], self.mask_kind, self.atten_lim_db)
+        self._overlap_add((self._synthesis @ np.concatenate([out_re, out_im])).T)
 
     def _overlap_add(self, frames: np.ndarray) -> None:
         # frames (N, n_fft) in time order, added onto the pending partial sums.
         n, hop = frames.shape[0], self.hop
-        acc = np.zeros(self.n_fft + (n - 1) * hop, np.float32)
+        acc = np.zeros(self.n_fft + n * hop, np.float32)  # one hop of room for the next call
         env = np.zeros_like(acc)
         acc[: self.n_fft], env[: self.n_fft] = self._acc, self._env
-        power = self.window * self.window
         for i, frame in enumerate(frames):
             acc[i * hop : i * hop + self.n_fft] += frame
-            env[i * hop : i * hop + self.n_fft] += power
+            env[i * hop : i * hop + self.n_fft] += self._power
         # The first N hops get no more contributions from later frames: they are final.
         done = acc[: n * hop] / np.maximum(env[: n * hop], 1e-11)
         keep = done[max(0, -self._acc_start) :]  # positions before the signal are padding
         self._ready.append(keep)
         self._n_ready += keep.size
-        tail = np.zeros(hop, np.float32)
-        self._acc = np.concatenate([acc[n * hop :], tail])
-        self._env = np.concatenate([env[n * hop :], tail])
+        self._acc, self._env = acc[n * hop :], env[n * hop :]
         self._acc_start += n * hop
         self._frames += n
 

@@ -69,11 +69,12 @@ class BandMerge(nn.Module):
         self.register_buffer("merge", merge, persistent=False)
         self.register_buffer("expand", expand, persistent=False)
 
+    # Plain matrix products (not einsum): one MatMul each in an exported graph.
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.einsum("kf,...fn->...kn", self.merge, x)
+        return torch.matmul(self.merge, x)  # (K, F) @ (..., F, N)
 
     def inverse(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.einsum("fk,...kn->...fn", self.expand, x)
+        return torch.matmul(self.expand, x)  # (F, K) @ (..., K, N)
 
 
 class CausalConv2d(nn.Module):
@@ -94,7 +95,8 @@ class CausalConv2d(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(nn.functional.pad(x, (self.pad_t, 0)))
+        # A kernel one frame long needs no padding (and an exported graph no Pad node).
+        return self.conv(nn.functional.pad(x, (self.pad_t, 0)) if self.pad_t else x)
 
     def step(self, x: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``N >= 1`` frames ``x (B, C, F, N)`` and the last ``pad_t`` input frames before them
@@ -138,10 +140,10 @@ class DualPathGRU(nn.Module):
 
     def __init__(self, channels: int, hidden: int):
         super().__init__()
-        self.intra = nn.GRU(channels, hidden // 2, batch_first=True, bidirectional=True)
+        self.intra = nn.GRU(channels, hidden // 2, bidirectional=True)  # (seq, batch, C)
         self.intra_out = nn.Linear(hidden, channels)
         self.intra_norm = nn.LayerNorm(channels)
-        self.inter = nn.GRU(channels, hidden, batch_first=True)
+        self.inter = nn.GRU(channels, hidden)
         self.inter_out = nn.Linear(hidden, channels)
         self.inter_norm = nn.LayerNorm(channels)
 
@@ -151,13 +153,26 @@ class DualPathGRU(nn.Module):
     def step(self, x: torch.Tensor, h: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Any number of frames ``(B, C, K, N)`` from time-GRU state ``h (1, B*K, hidden)``
         (``None``: zeros); returns the output and the state after the last frame."""
-        b, c, k, n = x.shape
-        y = x.permute(0, 3, 2, 1).reshape(b * n, k, c)  # sequences over frequency
+        b, c, k = fixed_sizes(x, 3)
+        # Sequence-first layouts, the GRUs' own: an exported graph needs no transposes around
+        # them. Only the frame axis is left to -1, so it is the graph's only dynamic size.
+        y = x.permute(2, 0, 3, 1).reshape(k, -1, c)  # (K, B*N, C): sequences over frequency
         y = y + self.intra_norm(self.intra_out(self.intra(y)[0]))
-        y = y.reshape(b, n, k, c).transpose(1, 2).reshape(b * k, n, c)  # sequences over time
-        out, h = self.inter(y, h)
+        y = y.reshape(k, b, -1, c).permute(2, 1, 0, 3).reshape(-1, b * k, c)  # (N, B*K, C)
+        out, h = self.inter(y, h)  # sequences over time, band-major batch like init_state
         y = y + self.inter_norm(self.inter_out(out))
-        return y.reshape(b, k, n, c).permute(0, 3, 1, 2), h
+        return y.reshape(-1, b, k, c).permute(1, 3, 2, 0), h
+
+
+def fixed_sizes(x: torch.Tensor, n: int) -> tuple[int, ...]:
+    """The first ``n`` sizes of ``x`` as Python ints, for axes fixed once a model is built.
+
+    While the ONNX exporter traces, ``x.shape`` holds graph values: a reshape built from them
+    becomes Shape/Gather/Unsqueeze/Concat nodes run on every call. Batch (1 in an export),
+    channels and bands never change, so they are taken as constants; the frame axis must never
+    be passed through here (use ``-1`` for it).
+    """
+    return tuple(int(size) for size in x.shape[:n])
 
 
 def count_macs_per_second(model: nn.Module, sr: int, seconds: float = 1.0) -> float:

@@ -17,6 +17,7 @@ from auralab.enhance.models.blocks import (
     DualPathGRU,
     SeparableBlock,
     compressed_features,
+    fixed_sizes,
 )
 
 
@@ -94,8 +95,10 @@ class TinyEnhancer(MaskingEnhancer):
             y, hidden[i] = dp.step(y, hidden[i])
         for i, block in enumerate(self.dec_blocks):
             y, caches[n_enc + i] = block.step(y, caches[n_enc + i])
-        y = self.dec_up(y + e2)[..., : e1.shape[-2], :] + e1
-        raw = self.dec_out(y)[..., : x.shape[-2], :]
+        # Band counts are fixed: constant slices, no shape arithmetic in an exported graph.
+        k1, k0 = fixed_sizes(e1, 3)[2], fixed_sizes(x, 3)[2]
+        y = self.dec_up(y + e2)[..., :k1, :] + e1
+        raw = self.dec_out(y)[..., :k0, :]
         return self.bands.inverse(raw), caches + hidden
 
     def masker(self, spec: torch.Tensor) -> torch.Tensor:
