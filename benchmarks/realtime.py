@@ -3,7 +3,7 @@
 Usage:
     python benchmarks/realtime.py [--pairs DIR] [--models tiny,crn] [--checkpoint NAME=PATH ...]
                                   [--calibration DIR] [--files N] [--chunk-ms 10] [--threads 1]
-                                  [--json PATH]
+                                  [--sweep-ms 7,10,20,32,64,128] [--json PATH]
 
 For each causal model with a frame step (shipped weights, ``--checkpoint``, or seeded random
 weights marked "untrained": speed is then real, scores are not): PyTorch offline (whole file),
@@ -12,6 +12,12 @@ speech, ``--calibration``), all streaming in ``--chunk-ms`` chunks. RNNoise and 
 run in the same process when installed (``pip install -e ".[peers]"``). Reports the real-time
 factor (wall and CPU time, ``--threads`` threads), per-chunk p99 processing time, file sizes,
 PESQ-wb / STOI / ESTOI / SI-SDR on the pairs, and the ratios the issue asks for.
+
+The chunk sweep then streams the same audio through each ONNX graph in every ``--sweep-ms``
+chunk size: onnxruntime's cost per call (about 0.1 ms for ``tiny``) is paid once per chunk
+while the model's cost is paid per frame, so the real-time factor depends on the chunk size
+as much as on the model, and a single number would hide that. ``--checkpoint LABEL=PATH``
+adds any causal checkpoint under its own label (e.g. ``tiny-32ms=run/best.pt``).
 """
 
 import sys
@@ -62,11 +68,13 @@ class StreamRunner:
 
 def chosen_models(args) -> list[tuple[str, str, torch.nn.Module]]:
     """``(name, weights, model)``: shipped, then ``--checkpoint``, else seeded untrained."""
-    wanted = args.models.split(",")
-    unknown = set(wanted) - set(STREAMABLE)
-    if unknown:
-        raise ConfigError(f"--models: {', '.join(unknown)} cannot stream; use {STREAMABLE}")
     given = dict(spec.partition("=")[::2] for spec in args.checkpoint)
+    wanted = args.models.split(",") + [label for label in given if label not in args.models]
+    unknown = set(wanted) - set(STREAMABLE) - set(given)
+    if unknown:
+        raise ConfigError(
+            f"--models: {', '.join(unknown)} cannot stream; use {STREAMABLE} or --checkpoint"
+        )
     shipped = registry()
     out = []
     for name in wanted:
@@ -101,6 +109,7 @@ def run_model(name, weights, model, pairs, args, calibration, tmp: Path) -> list
     """All five ways of running one model; one row per way."""
     scored = weights != "untrained"
     graphs = export_variants(model, tmp / name, calibration)
+    args.graphs[name] = graphs  # kept for the chunk sweep
     systems = [
         ("PyTorch offline", bench.ModelRunner(model), torch_bytes(model)),
         ("PyTorch streaming", StreamRunner(StreamingEnhancer(model), args.chunk_ms), None),
@@ -198,6 +207,53 @@ def ratio_lines(rows: list[dict], models: list[str]) -> list[str]:
     return lines
 
 
+def chunk_sweep(
+    graphs: dict[str, Path], pairs, chunks_ms: list[float], threads: int, repeats: int = 3
+) -> list:
+    """``[(graph label, chunk ms, RTF cpu, p99 cpu ms)]``: each graph streamed in each chunk size.
+
+    Speed only (the output does not depend on the chunk size: the parity tests prove it), on
+    every pair, after one untimed warm-up file; the best of ``repeats`` passes, since on a
+    shared machine one pass can be 30 % slower than the next for reasons outside the process.
+    """
+    rows = []
+    for label, path in graphs.items():
+        enhancer = OnnxStreamingEnhancer(path, threads=threads)
+        audio_s = sum(pair.noisy.size for pair in pairs) / SR
+        for chunk_ms in chunks_ms:
+            simulate_stream(enhancer, pairs[0].noisy, SR, chunk_ms)  # warm-up
+            passes = []
+            for _ in range(repeats):
+                cpu = []
+                for pair in pairs:
+                    cpu += simulate_stream(enhancer, pair.noisy, SR, chunk_ms)[1].cpu
+                passes.append((sum(cpu) / audio_s, 1e3 * float(np.percentile(cpu, 99))))
+            rows.append((label, chunk_ms, *min(passes)))
+    return rows
+
+
+def format_sweep(name: str, rows: list, chunks_ms: list[float]) -> str:
+    head = ["graph", *[f"{c:g} ms" for c in chunks_ms]]
+    lines = [
+        f"### {name}: CPU-time RTF (p99 chunk time / chunk) by chunk size, best of 3",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for label in dict.fromkeys(r[0] for r in rows):
+        cells = [f"{rtf:.4f} ({p99 / c:.0%})" for g, c, rtf, p99 in rows if g == label]
+        lines.append("| " + " | ".join([f"ONNX {label}", *cells]) + " |")
+    for label in ("int8 dynamic", "int8 static"):
+        ok = [c for g, c, rtf, _ in rows if g == label and rtf <= TARGET_RTF_INT8]
+        verdict = (
+            f"RTF <= {TARGET_RTF_INT8} from {min(ok):g} ms chunks on"
+            if ok
+            else f"RTF > {TARGET_RTF_INT8} at every chunk size tried"
+        )
+        lines.append(f"\n{name} ONNX {label}: {verdict}")
+    return "\n".join(lines)
+
+
 def parse_args(argv):
     shared = bench.default_pairs().parent.parent
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -213,12 +269,23 @@ def parse_args(argv):
     p.add_argument("--files", type=int, help="use only the first N pairs")
     p.add_argument("--chunk-ms", type=float, default=10.0, help="streaming chunk duration")
     p.add_argument("--threads", type=int, default=1, help="threads (default 1)")
+    p.add_argument(
+        "--sweep-ms",
+        default="7,10,20,32,64,128",
+        help="chunk sizes for the ONNX speed sweep, comma-separated ('' to skip)",
+    )
     p.add_argument("--json", type=Path, help="also write the numbers here")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    args.graphs = {}
+    try:
+        args.sweep = [float(c) for c in args.sweep_ms.split(",") if c.strip()]
+    except ValueError:
+        print(f"error: --sweep-ms {args.sweep_ms!r}: give sizes like 10,32,128", file=sys.stderr)
+        return 2
     try:
         return benchmark(args)
     except AuralabError as e:
@@ -248,6 +315,10 @@ def benchmark(args) -> int:
         for name, weights, model in models:
             bench.progress(f"{name} ({weights}): exporting and running {len(pairs)} files")
             rows += run_model(name, weights, model, pairs, args, calibration, Path(tmp))
+        sweeps = {}  # while the exported graphs still exist
+        for name, graphs in args.graphs.items() if args.sweep else ():
+            bench.progress(f"{name}: chunk sweep {args.sweep_ms} ms")
+            sweeps[name] = chunk_sweep(graphs, pairs, args.sweep, args.threads)
     peer_rows, notes = run_peers(pairs)
     rows += peer_rows
     audio_s = sum(p.noisy.size for p in pairs) / SR
@@ -259,9 +330,12 @@ def benchmark(args) -> int:
     print()
     for line in ratio_lines(rows, [n for n, _, _ in models]) + notes:
         print(line)
+    for name, sweep in sweeps.items():
+        print("\n" + format_sweep(name, sweep, args.sweep))
     print(f"\n(benchmark took {time.perf_counter() - start:.0f} s)")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "args": vars(args)}, indent=2, default=str))
+        out = {"rows": rows, "sweep": sweeps, "args": vars(args)}
+        args.json.write_text(json.dumps(out, indent=2, default=str))
     return 0
 
 

@@ -113,31 +113,6 @@ def apply_mask(re, im, raw_re, raw_im, kind: str, atten_lim_db: float | None = N
     return out_re.astype(np.float32, copy=False), out_im.astype(np.float32, copy=False)
 
 
-def dft_matrices(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Windowed real DFT and inverse as float32 matrices, for a window of even length ``L``.
-
-    Returns:
-        ``analysis (2F, L)``: ``analysis @ frame`` stacks the real and imaginary parts of
-        ``rfft(frame * window)`` (``F = L // 2 + 1``); ``synthesis (L, 2F)``:
-        ``synthesis @ [re; im]`` is ``irfft(re + i im) * window`` (imaginary parts of the DC
-        and Nyquist bins ignored, as ``irfft`` does).
-
-    On the one or two frames a real-time chunk holds, one small matrix product is several
-    times faster than numpy's FFT call; computed in float64, the matrices agree with the FFT
-    to float32 rounding.
-    """
-    n = window.size
-    k = np.arange(n // 2 + 1)
-    angle = 2.0 * np.pi * np.outer(k, np.arange(n)) / n  # (F, L)
-    w = window.astype(np.float64)
-    analysis = np.concatenate([np.cos(angle) * w, -np.sin(angle) * w])  # (2F, L)
-    weight = np.full(k.size, 2.0)
-    weight[0] = weight[-1] = 1.0  # DC and Nyquist appear once in a real signal's spectrum
-    basis = np.concatenate([np.cos(angle), -np.sin(angle)]) * np.tile(weight, 2)[:, None]
-    synthesis = (basis * w).T / n  # (L, 2F)
-    return analysis.astype(np.float32), synthesis.astype(np.float32)
-
-
 class OnnxStreamingEnhancer:
     """Real-time enhancement from an ``auralab export`` folder: any chunk size in and out.
 
@@ -162,9 +137,6 @@ class OnnxStreamingEnhancer:
         self.mask_kind = m["mask"]
         self.atten_lim_db = m.get("atten_lim_db")
         self.window = np.asarray(m["window_values"], dtype=np.float32)  # (n_fft,)
-        if self.n_fft % 2:
-            raise AuralabError(f"{self.onnx_file}: odd n_fft={self.n_fft}; export with an even one")
-        self._analysis, self._synthesis = dft_matrices(self.window)
         self._power = self.window * self.window
         self.latency_samples = m["latency_samples"]
         self.session = open_session(self.onnx_file, threads)
@@ -245,10 +217,11 @@ class OnnxStreamingEnhancer:
         self.reset()
 
     def _analyse(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # frames (N, n_fft) -> real and imaginary parts (F, N) each: the graph's layout.
-        spec = self._analysis @ frames.T  # (2F, N)
-        f = spec.shape[0] // 2
-        return spec[:f], spec[f:]
+        # frames (N, n_fft) -> real and imaginary parts (F, N) each: the graph's layout. An FFT,
+        # not a DFT matrix product: numpy's BLAS would spread larger products over threads,
+        # and a real-time stream must stay on the one thread it was given.
+        spec = np.fft.rfft(frames * self.window, axis=-1).T  # (F, N) complex64
+        return np.ascontiguousarray(spec.real), np.ascontiguousarray(spec.imag)
 
     def _feed(self, re: np.ndarray, im: np.ndarray) -> dict[str, np.ndarray]:
         feed = {"spec_re": re[None], "spec_im": im[None]}  # (1, F, N) each
@@ -259,7 +232,8 @@ class OnnxStreamingEnhancer:
         re, im = self._analyse(frames)  # (F, N) each
         raw_re, raw_im, *self._state = self.session.run(None, self._feed(re, im))
         out_re, out_im = apply_mask(re, im, raw_re[0], raw_im[0], self.mask_kind, self.atten_lim_db)
-        self._overlap_add((self._synthesis @ np.concatenate([out_re, out_im])).T)
+        frames = np.fft.irfft((out_re + 1j * out_im).T, n=self.n_fft, axis=-1)  # (N, n_fft)
+        self._overlap_add(frames.astype(np.float32) * self.window)
 
     def _overlap_add(self, frames: np.ndarray) -> None:
         # frames (N, n_fft) in time order, added onto the pending partial sums.
