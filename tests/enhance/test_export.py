@@ -112,6 +112,23 @@ def test_one_call_with_many_frames_equals_one_call_per_frame(exported, speech_10
     stream.reset()
 
 
+def test_the_tiny_graph_holds_no_shape_arithmetic(exported, tiny):
+    """Every operator costs ~1 us per call at 100 calls a second: sizes fixed by the model
+    (batch, channels, bands) must be constants in the graph, not Shape/Gather/Concat chains."""
+    import onnx
+
+    graph = onnx.load(str(exported / "model.onnx")).graph
+    ops = [node.op_type for node in graph.node]
+    # The only Shape nodes left size the zero initial state of each frequency GRU, whose batch
+    # is the (dynamic) number of frames.
+    assert ops.count("Shape") == len(tiny.dual_path)
+    assert not {"Pad", "Einsum"} & set(ops)  # no zero-width padding; band merges are MatMuls
+    assert ops.count("Transpose") <= 4 * len(tiny.dual_path)
+    # Constants and Identity (the exporter's alias for initializers equal in value, common in
+    # an untrained model) cost nothing: onnxruntime folds them away when it loads the graph.
+    assert len([op for op in ops if op not in ("Constant", "Identity")]) <= 110
+
+
 def test_an_export_of_another_format_version_is_refused(exported, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(exported, copy)
