@@ -82,8 +82,7 @@ def open_session(onnx_file: str | Path, threads: int = 1):
 def apply_mask(re, im, raw_re, raw_im, kind: str, atten_lim_db: float | None = None):
     """Bounded mask from raw logits applied to a spectrum; numpy twin of ``apply_mask`` in torch.
 
-    Real arithmetic on real/imaginary pairs: on a frame or two, complex numpy arrays cost more
-    in allocation than in arithmetic.
+    Works on the real/imaginary pairs the graph exchanges, so no complex array is built.
 
     Args:
         re, im: float32 real and imaginary parts of the noisy spectrum, any shape (``(F, N)``
@@ -107,9 +106,10 @@ def apply_mask(re, im, raw_re, raw_im, kind: str, atten_lim_db: float | None = N
         m_re = floor + (1.0 - floor) * m_re
         m_im = None if m_im is None else (1.0 - floor) * m_im
     if m_im is None:  # a real mask scales both parts
-        return (re * m_re).astype(np.float32), (im * m_re).astype(np.float32)
-    out_re = re * m_re - im * m_im
-    out_im = re * m_im + im * m_re
+        out_re, out_im = re * m_re, im * m_re
+    else:
+        out_re = re * m_re - im * m_im
+        out_im = re * m_im + im * m_re
     return out_re.astype(np.float32, copy=False), out_im.astype(np.float32, copy=False)
 
 
