@@ -172,9 +172,10 @@ def test_crn_exports_with_parity(tmp_path):
     assert [s["name"] for s in meta["state"]][-2:] == ["state_4", "state_5"]  # LSTM h, c
 
 
-def test_the_attenuation_limit_is_exported_with_the_mask(tmp_path):
+@pytest.mark.parametrize("mask", ["crm", "mag"])
+def test_the_attenuation_limit_is_exported_with_the_mask(tmp_path, mask):
     torch.manual_seed(0)
-    model = build_model("tiny").eval()
+    model = build_model("tiny", mask=mask).eval()
     model.atten_lim_db = 12.0  # an inference setting outside the graph: numpy must apply it
     meta = export_onnx(model, tmp_path)  # raises if the stream differs from PyTorch
     assert meta["atten_lim_db"] == 12.0 and meta["parity"]["max_abs"] <= PARITY_TOL
