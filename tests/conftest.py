@@ -6,6 +6,7 @@ folder is a failure, so CI can never pass by skipping every real-data test.
 """
 
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,19 @@ def shared_data(*parts: str) -> Path:
             pytest.fail(reason + " and AURALAB_REQUIRE_SHARED=1")
         pytest.skip(reason)
     return path
+
+
+def random_chunks(
+    n: int, seed: int = 0, sizes: tuple[int, ...] = (1, 17, 112, 160, 333, 1024, 4000)
+) -> list[slice]:
+    """Slices cutting ``n`` samples into chunks of sizes drawn from ``sizes``, as a live input
+    arrives: what every streaming parity test feeds its stream."""
+    rng, out, i = random.Random(seed), [], 0
+    while i < n:
+        size = rng.choice(sizes)
+        out.append(slice(i, i + size))
+        i += size
+    return out
 
 
 @pytest.fixture

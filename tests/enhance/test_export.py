@@ -2,7 +2,6 @@
 torch-free, and an export that does not match is refused rather than written."""
 
 import json
-import random
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from auralab.enhance.onnx_runtime import OnnxStreamingEnhancer, open_session
 from auralab.enhance.stream import StreamingEnhancer
 from auralab.errors import AuralabError, ConfigError
 from auralab.train.checkpoint import save_checkpoint
-from tests.conftest import REPO, shared_data
+from tests.conftest import REPO, random_chunks, shared_data
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -41,17 +40,8 @@ def speech_10s():
     return wav[: 10 * 16000].numpy()  # exactly 10 s of real noisy speech
 
 
-def random_chunks(n: int, seed: int = 0) -> list[slice]:
-    rng, out, i = random.Random(seed), [], 0
-    while i < n:
-        size = rng.choice([17, 112, 160, 333, 1024])
-        out.append(slice(i, i + size))
-        i += size
-    return out
-
-
 def test_onnx_fp32_matches_pytorch_streaming_on_10s_real_speech(tiny, exported, speech_10s):
-    chunks = random_chunks(speech_10s.size)
+    chunks = random_chunks(speech_10s.size, sizes=(17, 112, 160, 333, 1024))
     ref = StreamingEnhancer(tiny)
     onnx = OnnxStreamingEnhancer(exported)
     x = torch.from_numpy(speech_10s)

@@ -1,7 +1,5 @@
 """Streaming equals offline, sample for sample, for every causal model with a frame step."""
 
-import random
-
 import pytest
 import torch
 
@@ -9,7 +7,7 @@ from auralab.audio import load
 from auralab.enhance.models import MODELS, build_model
 from auralab.enhance.stream import StreamingEnhancer
 from auralab.errors import ConfigError
-from tests.conftest import shared_data
+from tests.conftest import random_chunks, shared_data
 
 STREAMABLE = ["tiny", "crn", "bsrnn"]
 
@@ -23,14 +21,8 @@ def speech_10s():
 
 
 def stream(model, wav, seed=0):
-    rng = random.Random(seed)
     s = StreamingEnhancer(model)
-    out, i = [], 0
-    while i < wav.numel():
-        n = rng.choice([1, 17, 112, 160, 333, 1024, 4000])
-        out.append(s.process(wav[i : i + n]))
-        i += n
-    out.append(s.flush())
+    out = [s.process(wav[c]) for c in random_chunks(wav.numel(), seed)] + [s.flush()]
     return torch.cat(out), s.latency_samples
 
 
@@ -51,15 +43,13 @@ def test_masker_step_over_blocks_of_any_size_equals_masker(name, speech_10s):
     torch.manual_seed(0)
     model = build_model(name).eval()
     spec = model.stft.forward(speech_10s[None, : 3 * 16000])  # (1, F, N) complex
-    rng, raws, i = random.Random(1), [], 0
+    raws = []
     with torch.no_grad():
         offline = model.masker(spec)
         state = model.init_state(1)
-        while i < spec.shape[-1]:
-            n = rng.choice([1, 2, 3, 9, 40])
-            raw, state = model.masker_step(spec[..., i : i + n], state)
+        for block in random_chunks(spec.shape[-1], seed=1, sizes=(1, 2, 3, 9, 40)):
+            raw, state = model.masker_step(spec[..., block], state)
             raws.append(raw)
-            i += n
     assert (torch.cat(raws, dim=-1) - offline).abs().max() <= 1e-5
 
 

@@ -14,7 +14,6 @@ the PESQ C extension, which a bare GPU machine may not be able to build.
 import copy
 import json
 import os
-import random
 import subprocess
 import sys
 from importlib import resources
@@ -30,6 +29,7 @@ from auralab.enhance.models import MODELS, build_model
 from auralab.enhance.stream import StreamingEnhancer
 from auralab.errors import ConfigError
 from auralab.train import Trainer, load_checkpoint
+from tests.conftest import random_chunks
 from tests.train.toy import ToyConfig, ToyModel, ToyTask
 
 DEVICE = "cuda"
@@ -260,14 +260,8 @@ def test_compile_gives_the_eager_loss_curve(tmp_path):
 # ---- e. streaming with a model on CUDA ----------------------------------------------------
 def stream(enhancer: StreamingEnhancer, wav: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Feed ``wav`` in chunks of random sizes, then flush (as tests/enhance/test_stream.py)."""
-    rng = random.Random(seed)
-    out, i = [], 0
-    while i < wav.numel():
-        n = rng.choice([1, 17, 112, 160, 333, 1024, 4000])
-        out.append(enhancer.process(wav[i : i + n]))
-        i += n
-    out.append(enhancer.flush())
-    return torch.cat([o.cpu() for o in out])
+    out = [enhancer.process(wav[c]) for c in random_chunks(wav.numel(), seed)]
+    return torch.cat([o.cpu() for o in [*out, enhancer.flush()]])
 
 
 @pytest.mark.parametrize("name", STREAMABLE)
