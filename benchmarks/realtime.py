@@ -105,11 +105,11 @@ def torch_bytes(model: torch.nn.Module) -> int:
     return buffer.tell()
 
 
-def run_model(name, weights, model, pairs, args, calibration, tmp: Path) -> list[dict]:
-    """All five ways of running one model; one row per way."""
+def run_model(name, weights, model, pairs, args, calibration, tmp: Path):
+    """All five ways of running one model: ``(rows, graphs)``, one row per way and the
+    exported graph files (for the chunk sweep)."""
     scored = weights != "untrained"
     graphs = export_variants(model, tmp / name, calibration)
-    args.graphs[name] = graphs  # kept for the chunk sweep
     systems = [
         ("PyTorch offline", bench.ModelRunner(model), torch_bytes(model)),
         ("PyTorch streaming", StreamRunner(StreamingEnhancer(model), args.chunk_ms), None),
@@ -123,7 +123,7 @@ def run_model(name, weights, model, pairs, args, calibration, tmp: Path) -> list
         result = bench.Result(f"{name} {label}", "auralab", weights, params=model.num_params())
         bench.run_system(result, runner, pairs, scored)
         rows.append(row_of(result, runner, size))
-    return rows
+    return rows, graphs
 
 
 def row_of(result, runner, size) -> dict:
@@ -254,6 +254,14 @@ def format_sweep(name: str, rows: list, chunks_ms: list[float]) -> str:
     return "\n".join(lines)
 
 
+def chunk_list(text: str) -> list[float]:
+    """``"10,32,128"`` -> ``[10.0, 32.0, 128.0]``; ``""`` -> ``[]``."""
+    try:
+        return [float(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give sizes like 10,32,128") from None
+
+
 def parse_args(argv):
     shared = bench.default_pairs().parent.parent
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -271,6 +279,7 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=1, help="threads (default 1)")
     p.add_argument(
         "--sweep-ms",
+        type=chunk_list,
         default="7,10,20,32,64,128",
         help="chunk sizes for the ONNX speed sweep, comma-separated ('' to skip)",
     )
@@ -280,12 +289,6 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    args.graphs = {}
-    try:
-        args.sweep = [float(c) for c in args.sweep_ms.split(",") if c.strip()]
-    except ValueError:
-        print(f"error: --sweep-ms {args.sweep_ms!r}: give sizes like 10,32,128", file=sys.stderr)
-        return 2
     try:
         return benchmark(args)
     except AuralabError as e:
@@ -311,14 +314,18 @@ def benchmark(args) -> int:
             "bytes": None,
         }
     ]
+    graphs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, weights, model in models:
             bench.progress(f"{name} ({weights}): exporting and running {len(pairs)} files")
-            rows += run_model(name, weights, model, pairs, args, calibration, Path(tmp))
+            model_rows, graphs[name] = run_model(
+                name, weights, model, pairs, args, calibration, Path(tmp)
+            )
+            rows += model_rows
         sweeps = {}  # while the exported graphs still exist
-        for name, graphs in args.graphs.items() if args.sweep else ():
-            bench.progress(f"{name}: chunk sweep {args.sweep_ms} ms")
-            sweeps[name] = chunk_sweep(graphs, pairs, args.sweep, args.threads)
+        for name, files in graphs.items() if args.sweep_ms else ():
+            bench.progress(f"{name}: chunk sweep {', '.join(f'{c:g}' for c in args.sweep_ms)} ms")
+            sweeps[name] = chunk_sweep(files, pairs, args.sweep_ms, args.threads)
     peer_rows, notes = run_peers(pairs)
     rows += peer_rows
     audio_s = sum(p.noisy.size for p in pairs) / SR
@@ -331,7 +338,7 @@ def benchmark(args) -> int:
     for line in ratio_lines(rows, [n for n, _, _ in models]) + notes:
         print(line)
     for name, sweep in sweeps.items():
-        print("\n" + format_sweep(name, sweep, args.sweep))
+        print("\n" + format_sweep(name, sweep, args.sweep_ms))
     print(f"\n(benchmark took {time.perf_counter() - start:.0f} s)")
     if args.json:
         out = {"rows": rows, "sweep": sweeps, "args": vars(args)}
