@@ -137,7 +137,11 @@ class OnnxStreamingEnhancer:
         self.mask_kind = m["mask"]
         self.atten_lim_db = m.get("atten_lim_db")
         self.window = np.asarray(m["window_values"], dtype=np.float32)  # (n_fft,)
-        self._power = self.window * self.window
+        # Overlap-add works on whole hops: a frame spans `_span` hops (zero-padded past n_fft),
+        # so N frames are added with `_span` array operations instead of N.
+        self._span = -(-self.n_fft // self.hop)
+        power = np.pad(self.window * self.window, (0, self._span * self.hop - self.n_fft))
+        self._hop_power = power.reshape(self._span, self.hop)
         self.latency_samples = m["latency_samples"]
         self.session = open_session(self.onnx_file, threads)
         self._state_names = [s["name"] for s in m["state"]]
@@ -152,11 +156,10 @@ class OnnxStreamingEnhancer:
         """Forget all past input: the next sample starts a new stream."""
         half = self.n_fft // 2
         self._input = np.zeros(half, np.float32)  # the zeros torch.stft(center=True) pads with
-        self._acc = np.zeros(self.n_fft, np.float32)  # overlap-add of synthesis frames
-        self._env = np.zeros(self.n_fft, np.float32)  # overlap-add of squared windows
-        self._acc_start = -half  # signal index of _acc[0]
-        self._ready: list[np.ndarray] = []  # finished samples not yet returned
-        self._n_ready = 0
+        self._acc = np.zeros((self._span - 1, self.hop), np.float32)  # unfinished hops
+        self._env = np.zeros_like(self._acc)  # their overlap-added squared windows
+        self._acc_start = -half  # signal index of _acc[0, 0]
+        self._ready = np.zeros(0, np.float32)  # finished samples not yet returned
         self._emitted = 0  # output samples returned
         self._received = 0  # input samples received
         self._frames = 0  # frames through the graph
@@ -181,9 +184,9 @@ class OnnxStreamingEnhancer:
         """
         self._input = np.concatenate([self._input, np.zeros(self.n_fft, np.float32)])
         self._run_frames(1 + self._received // self.hop)
-        rest = self._acc / np.maximum(self._env, 1e-11)
-        self._ready.append(rest[max(0, -self._acc_start) : self._received - self._acc_start])
-        self._n_ready += self._ready[-1].size
+        rest = (self._acc / np.maximum(self._env, 1e-11)).reshape(-1)
+        rest = rest[max(0, -self._acc_start) : self._received - self._acc_start]
+        self._ready = np.concatenate([self._ready, rest])
         out = self._emit(self._received + self.latency_samples - self._emitted)
         self.reset()
         return out
@@ -196,8 +199,11 @@ class OnnxStreamingEnhancer:
             n = min(n, until - self._frames)
         if n <= 0:
             return
-        starts = np.arange(n) * self.hop
-        frames = self._input[starts[:, None] + np.arange(self.n_fft)]  # (N, n_fft)
+        # (N, n_fft) overlapping windows as a view of the contiguous float32 input buffer.
+        step = self._input.itemsize
+        frames = np.ndarray(
+            (n, self.n_fft), np.float32, self._input, strides=(step * self.hop, step)
+        )
         self._steps(frames)
         self._input = self._input[n * self.hop :]
 
@@ -232,35 +238,40 @@ class OnnxStreamingEnhancer:
         re, im = self._analyse(frames)  # (F, N) each
         raw_re, raw_im, *self._state = self.session.run(None, self._feed(re, im))
         out_re, out_im = apply_mask(re, im, raw_re[0], raw_im[0], self.mask_kind, self.atten_lim_db)
-        frames = np.fft.irfft((out_re + 1j * out_im).T, n=self.n_fft, axis=-1)  # (N, n_fft)
-        self._overlap_add(frames.astype(np.float32) * self.window)
+        frames = np.fft.irfft(out_re.T + 1j * out_im.T, n=self.n_fft, axis=-1)  # (N, n_fft)
+        self._overlap_add(frames.astype(np.float32, copy=False) * self.window)
 
     def _overlap_add(self, frames: np.ndarray) -> None:
-        # frames (N, n_fft) in time order, added onto the pending partial sums.
-        n, hop = frames.shape[0], self.hop
-        acc = np.zeros(self.n_fft + n * hop, np.float32)  # one hop of room for the next call
+        # frames (N, n_fft) in time order, added onto the unfinished hops by hop offset.
+        n, span = frames.shape[0], self._span
+        if span * self.hop > self.n_fft:  # a hop that does not divide the window: zero-pad
+            frames = np.pad(frames, ((0, 0), (0, span * self.hop - self.n_fft)))
+        frames = frames.reshape(n, span, self.hop)
+        acc = np.zeros((n + span - 1, self.hop), np.float32)
         env = np.zeros_like(acc)
-        acc[: self.n_fft], env[: self.n_fft] = self._acc, self._env
-        for i, frame in enumerate(frames):
-            acc[i * hop : i * hop + self.n_fft] += frame
-            env[i * hop : i * hop + self.n_fft] += self._power
+        acc[: span - 1], env[: span - 1] = self._acc, self._env
+        for k in range(span):
+            acc[k : k + n] += frames[:, k]
+            env[k : k + n] += self._hop_power[k]
         # The first N hops get no more contributions from later frames: they are final.
-        done = acc[: n * hop] / np.maximum(env[: n * hop], 1e-11)
+        done = (acc[:n] / np.maximum(env[:n], 1e-11)).reshape(-1)
         keep = done[max(0, -self._acc_start) :]  # positions before the signal are padding
-        self._ready.append(keep)
-        self._n_ready += keep.size
-        self._acc, self._env = acc[n * hop :], env[n * hop :]
-        self._acc_start += n * hop
+        self._ready = np.concatenate([self._ready, keep])
+        self._acc, self._env = acc[n:], env[n:]
+        self._acc_start += n * self.hop
         self._frames += n
 
     def _emit(self, n: int) -> np.ndarray:
         # Output i is offline sample i - latency: the first `latency` outputs are silence.
         lead = min(n, max(0, self.latency_samples - self._emitted))
         body = n - lead
-        if body > self._n_ready:  # impossible while latency >= n_fft; never pad silently
-            raise RuntimeError(f"stream underrun: need {body} samples, have {self._n_ready}")
-        ready = np.concatenate(self._ready) if self._ready else np.zeros(0, np.float32)
-        out = np.concatenate([np.zeros(lead, np.float32), ready[:body]])
-        self._ready, self._n_ready = [ready[body:]], ready.size - body
+        if body > self._ready.size:  # impossible while latency >= n_fft; never pad silently
+            raise RuntimeError(f"stream underrun: need {body} samples, have {self._ready.size}")
+        out = (
+            self._ready[:body]
+            if lead == 0
+            else np.concatenate([np.zeros(lead, np.float32), self._ready[:body]])
+        )
+        self._ready = self._ready[body:]
         self._emitted += n
         return out
