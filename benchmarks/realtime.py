@@ -1,23 +1,25 @@
 """Real-time benchmark: every streamable auralab model as PyTorch and ONNX, beside the peers.
 
 Usage:
-    python benchmarks/realtime.py [--pairs DIR] [--models tiny,crn] [--checkpoint NAME=PATH ...]
-                                  [--calibration DIR] [--files N] [--chunk-ms 10] [--threads 1]
+    python benchmarks/realtime.py [--pairs DIR] [--models tiny,tiny-32ms,crn]
+                                  [--checkpoint NAME=PATH ...] [--calibration DIR] [--files N]
+                                  [--chunk-ms 10] [--threads 1]
                                   [--sweep-ms 7,10,20,32,64,128,file] [--json PATH]
 
-For each causal model with a frame step (shipped weights, ``--checkpoint``, or seeded random
-weights marked "untrained": speed is then real, scores are not): PyTorch offline (whole file),
-PyTorch streaming, ONNX fp32, ONNX int8 dynamic and ONNX int8 static (calibrated on real
-speech, ``--calibration``), all streaming in ``--chunk-ms`` chunks. RNNoise and DeepFilterNet3
-run in the same process when installed (``pip install -e ".[peers]"``). Reports the real-time
-factor (wall and CPU time, ``--threads`` threads), per-chunk p99 processing time, file sizes,
-PESQ-wb / STOI / ESTOI / SI-SDR on the pairs, and the ratios the issue asks for.
+For each causal model with a frame step (shipped weights such as ``tiny`` and ``tiny-32ms``,
+``--checkpoint``, or seeded random weights marked "untrained": speed is then real, scores are
+not): PyTorch offline (whole file), PyTorch streaming, ONNX fp32, ONNX int8 dynamic and ONNX
+int8 static (calibrated on real speech, ``--calibration``), all streaming in ``--chunk-ms``
+chunks. RNNoise and DeepFilterNet3 run in the same process when installed
+(``pip install -e ".[peers]"``). Reports the real-time factor (wall and CPU time,
+``--threads`` threads), per-chunk p99 processing time, file sizes, PESQ-wb / STOI / ESTOI /
+SI-SDR on the pairs, and the ratios the issue asks for.
 
 The chunk sweep then streams the same audio through each ONNX graph in every ``--sweep-ms``
 chunk size: onnxruntime's cost per call (about 0.1 ms for ``tiny``) is paid once per chunk
 while the model's cost is paid per frame, so the real-time factor depends on the chunk size
 as much as on the model, and a single number would hide that. ``--checkpoint LABEL=PATH``
-adds any causal checkpoint under its own label (e.g. ``tiny-32ms=run/best.pt``).
+adds any causal checkpoint under its own label (e.g. ``mine=run/best.pt``).
 """
 
 import sys
@@ -70,12 +72,14 @@ def chosen_models(args) -> list[tuple[str, str, torch.nn.Module]]:
     """``(name, weights, model)``: shipped, then ``--checkpoint``, else seeded untrained."""
     given = dict(spec.partition("=")[::2] for spec in args.checkpoint)
     wanted = args.models.split(",") + [label for label in given if label not in args.models]
-    unknown = set(wanted) - set(STREAMABLE) - set(given)
+    shipped = registry()
+    unknown = set(wanted) - set(STREAMABLE) - set(given) - set(shipped)
     if unknown:
         raise ConfigError(
-            f"--models: {', '.join(unknown)} cannot stream; use {STREAMABLE} or --checkpoint"
+            f"--models: {', '.join(sorted(unknown))} cannot stream; use a shipped model "
+            f"({', '.join(shipped)}), an architecture "
+            f"({', '.join(n for n in STREAMABLE if n not in shipped)}, untrained) or --checkpoint"
         )
-    shipped = registry()
     out = []
     for name in wanted:
         if name in given:

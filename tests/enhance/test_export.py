@@ -227,3 +227,11 @@ def test_export_cli_with_dynamic_int8(tiny, tmp_path, capsys):
     meta = json.loads((tmp_path / "out" / "meta.json").read_text())
     assert set(meta["files"]) == {"model.onnx", "model.int8.onnx"}
     assert meta["files"]["model.int8.onnx"]["vs_fp32"]["snr_db"] > 25
+
+
+def test_the_shipped_32ms_configuration_exports_by_name(tmp_path):
+    assert main(["export", "tiny-32ms", "-o", str(tmp_path), "--int8"]) == 0
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert (meta["n_fft"], meta["hop"], meta["latency_samples"]) == (512, 256, 512)
+    assert meta["atten_lim_db"] == 20.0  # the shipped inference setting travels with the graph
+    assert meta["parity"]["max_abs"] <= PARITY_TOL
