@@ -30,7 +30,7 @@ class DemoConfig:
     max_upload_mb: float = 20.0
     max_duration_s: float = 60.0
     min_duration_s: float = 0.25
-    enhance_models: list[str] = field(default_factory=lambda: ["tiny"])
+    enhance_models: list[str] = field(default_factory=lambda: ["tiny", "tiny-32ms"])
     classifier: str = "esc10-cnn"
     eq_model: str = "eq-default"
     vad_attenuation_db: float = 20.0
